@@ -1,0 +1,123 @@
+// All typed actor interfaces of corral, in one place (the VAST convention).
+// Listener interfaces are narrow on purpose: an actor that reports to the
+// supervisor only sees the part it may send, and unit tests fake just that.
+#pragma once
+
+#include "actors/atoms.hpp"
+#include "actors/messages.hpp"
+
+#include <caf/fwd.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/timespan.hpp>
+#include <caf/typed_actor.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace corral {
+
+/// What the BALANCER tells the pool's owner.
+using balancer_listener_actor = caf::typed_actor<
+  // The proxy could not reach this port; it has left the rotation.
+  caf::reacts_to<atom::suspect, uint16_t>,
+  // The first request was proxied (opens the first scaling window).
+  caf::reacts_to<atom::traffic>>;
+
+/// The BALANCER actor interface.
+using balancer_actor = caf::typed_actor<
+  // The proxy's batched ask: hands out ports in strict round robin and
+  // settles the ports it handed out before.
+  caf::reacts_to<atom::next, port_ask>,
+  // A container passed its first probe: route to it.
+  caf::reacts_to<atom::up, uint16_t>,
+  // Stop routing to a port at once.
+  caf::reacts_to<atom::down, uint16_t>,
+  // Stop routing to a port; answers true once its in-flight requests
+  // finished, false when the timeout came first.
+  caf::replies_to<atom::drain, uint16_t, caf::timespan>::with<bool>,
+  // Returns the fresh requests proxied since the last call, and resets.
+  caf::replies_to<atom::count>::with<uint64_t>,
+  // Returns the rotation and counters.
+  caf::replies_to<caf::get_atom, atom::status>::with<balancer_status>,
+  // INTERNAL: a drain's deadline passed.
+  caf::reacts_to<caf::timeout_atom, uint16_t, uint64_t>>;
+
+/// What the HEALTH CHECKER tells the pool's owner (transitions only).
+using health_listener_actor = caf::typed_actor<
+  // A starting or suspect container passed `healthy_after` probes in a row.
+  caf::reacts_to<atom::healthy, uint16_t, std::string>,
+  // A container failed `unhealthy_after` probes in a row, or did not become
+  // ready within the start timeout. Carries the last probe's reason.
+  caf::reacts_to<atom::unhealthy, uint16_t, std::string, std::string>>;
+
+/// The HEALTH CHECKER actor interface.
+using health_checker_actor = caf::typed_actor<
+  // Probes a freshly started container (port, container id) until it passes.
+  caf::reacts_to<atom::watch, uint16_t, std::string>,
+  // Stops probing a port.
+  caf::reacts_to<atom::unwatch, uint16_t>,
+  // Treats a ready port as starting again: fast probes, and it must pass
+  // again before it is reported healthy.
+  caf::reacts_to<atom::recheck, uint16_t>,
+  // INTERNAL: the fault check interval passed (probe ready containers).
+  caf::reacts_to<caf::tick_atom>,
+  // INTERNAL: the start interval passed (probe starting containers).
+  caf::reacts_to<atom::fast_tick>,
+  // INTERNAL: a probe finished (port, probe generation, passed, reason).
+  caf::reacts_to<atom::probe, uint16_t, uint64_t, bool, std::string>>;
+
+/// What a CONTAINER actor tells the pool's owner. Besides these messages, the
+/// owner monitors it: its termination means the container is gone.
+using container_listener_actor = caf::typed_actor<
+  // The container (port, id) runs; probing may begin.
+  caf::reacts_to<atom::started, uint16_t, std::string>,
+  // The container could not be created or started (port, reason).
+  caf::reacts_to<atom::start_failed, uint16_t, std::string>>;
+
+/// The CONTAINER actor interface: one container of one slot, from create to
+/// remove. It makes blocking runtime calls, so it runs detached.
+using container_actor = caf::typed_actor<
+  // INTERNAL: create and start the container.
+  caf::reacts_to<atom::launch>,
+  // Stops the container (SIGTERM, then SIGKILL after the grace period),
+  // removes it unless told to keep it, and quits.
+  caf::reacts_to<atom::stop, bool>,
+  // Kills and removes the container, and quits.
+  caf::reacts_to<atom::kill>>;
+
+/// The SCALER actor interface.
+using scaler_actor = caf::typed_actor<
+  // The first request was proxied: opens the first window (if it waits).
+  caf::reacts_to<atom::traffic>,
+  // INTERNAL: a scaling window ended.
+  caf::reacts_to<caf::tick_atom>>;
+
+/// What the SCALER tells the pool's owner.
+using scale_listener_actor = caf::typed_actor<
+  // Asks for `n` containers; answers the size the pool heads for.
+  caf::replies_to<atom::scale, uint32_t>::with<uint32_t>>;
+
+/// The SUPERVISOR actor interface: owns the slots and their restarts.
+using supervisor_actor = caf::typed_actor<
+  // A pool container died, as the events feed saw it
+  // (port, container id, exit code, out of memory).
+  caf::reacts_to<atom::died, uint16_t, std::string, int32_t, bool>,
+  // The events feed reconnected: the pool's containers as the engine sees
+  // them now, since missed events are not replayed.
+  caf::reacts_to<atom::resync, std::vector<observed_container>>,
+  // Returns the balancer, for the proxy.
+  caf::replies_to<caf::get_atom, atom::balancer>::with<balancer_actor>,
+  // Returns the slots, for the admin endpoint.
+  caf::replies_to<caf::get_atom, atom::status>::with<pool_status>,
+  // Stops probing and scaling, then stops every container and removes it
+  // (or keeps it, per [pool] on_exit); answers once all are gone.
+  caf::replies_to<atom::shutdown>::with<bool>,
+  // INTERNAL: a slot's restart backoff passed (port, slot generation).
+  caf::reacts_to<atom::restart, uint16_t, uint64_t>>
+  ::extend_with<balancer_listener_actor>
+  ::extend_with<health_listener_actor>
+  ::extend_with<container_listener_actor>
+  ::extend_with<scale_listener_actor>;
+
+} // namespace corral

@@ -1,0 +1,76 @@
+// Plain settings for the actors; app/config.cpp fills them from TOML.
+// No CAF here: the policy headers and the config loader include this.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace corral {
+
+using std::chrono::milliseconds;
+
+/// What happens to the pool's containers when corral exits.
+enum class exit_policy : uint8_t { remove, keep };
+
+/// [pool]: which containers, how many, where.
+struct pool_settings {
+  /// Containers are named `<name>-<port>` and labelled corral.pool=<name>.
+  std::string name = "acts";
+  std::string image = "acts:latest";
+  uint16_t start_port = 8000;
+  uint32_t min_containers = 1;
+  uint32_t max_containers = 10;
+  /// Extra environment for every container.
+  std::map<std::string, std::string> env;
+  /// Named volume shared by every container, mounted at volume_path.
+  std::string volume = "acts-data";
+  std::string volume_path = "/data";
+  exit_policy on_exit = exit_policy::remove;
+  /// Grace between SIGTERM and SIGKILL when a container is stopped.
+  milliseconds stop_timeout{5000};
+  /// Run docker-init as PID 1, for images whose process ignores SIGTERM.
+  bool init = false;
+};
+
+/// [health]: probing, like Envoy's health checker.
+struct health_settings {
+  std::string path = "/api/v1/_health";
+  /// The fault check interval for ready containers.
+  milliseconds interval{1000};
+  /// Per-probe timeout.
+  milliseconds timeout{500};
+  /// Consecutive failures that make a ready container unhealthy.
+  uint32_t unhealthy_after = 1;
+  /// Consecutive passes that make a starting container ready.
+  uint32_t healthy_after = 1;
+  /// Probe interval while a container is starting (HAProxy's `fastinter`).
+  milliseconds start_interval{50};
+  /// A container not ready this long after it started is replaced.
+  milliseconds start_timeout{30000};
+};
+
+/// [restart]: backoff for slots that keep failing.
+struct restart_settings {
+  milliseconds backoff{1000};
+  milliseconds max_backoff{30000};
+};
+
+/// When the first scaling window opens.
+enum class scaling_start : uint8_t { first_request, startup };
+
+/// [scaling]: the request-rate rule.
+struct scaling_settings {
+  milliseconds interval{120000};
+  uint32_t requests_per_container = 20;
+  scaling_start start = scaling_start::first_request;
+  /// Longest wait for a leaving container's in-flight requests.
+  milliseconds drain_timeout{10000};
+  /// Shrink only after the lower size held for this many windows.
+  uint32_t scale_down_after = 1;
+  /// Most containers one decision may add or remove; 0 = no bound.
+  uint32_t max_step = 0;
+};
+
+} // namespace corral

@@ -1,0 +1,80 @@
+# Shared by scripts/run, scripts/test and scripts/build-images: installs what is
+# missing, starts dockerd when nothing answers, builds incrementally.
+# Sourced, not run. Every step says what it does; nothing is done twice.
+
+set -euo pipefail
+
+CORRAL_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+CORRAL_BUILD="${CORRAL_BUILD:-$CORRAL_ROOT/build}"
+DOCKER_SOCKET="${DOCKER_SOCKET:-/var/run/docker.sock}"
+
+say() { printf '[corral] %s\n' "$*" >&2; }
+die() { printf '[corral] error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Debian packages the build, the tests and the images need.
+CORRAL_PACKAGES=(
+  g++ cmake ninja-build ccache pkg-config curl ca-certificates
+  libcaf-dev libboost1.81-dev libboost-json1.81-dev libcurl4-openssl-dev
+  libtomlplusplus-dev libgtest-dev libsqlite3-dev docker.io
+)
+
+# ensure_packages PKG...: installs the packages that are not installed yet.
+ensure_packages() {
+  local missing=()
+  local pkg
+  for pkg in "$@"; do
+    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed'; then
+      missing+=("$pkg")
+    fi
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "installing with apt-get: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+    say "refreshing the package lists first"
+    as_root apt-get update -qq
+    as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+docker_answers() {
+  curl -sf --max-time 2 --unix-socket "$DOCKER_SOCKET" http://localhost/_ping >/dev/null 2>&1
+}
+
+# ensure_dockerd: starts dockerd in the background when nothing answers on the
+# socket. --bridge=none: no private-range network exists on this machine, and
+# every corral container uses host networking anyway.
+ensure_dockerd() {
+  docker_answers && return 0
+  command -v dockerd >/dev/null || die "dockerd is not installed (package docker.io)"
+  local log=/var/log/corral-dockerd.log
+  say "nothing answers on $DOCKER_SOCKET: starting dockerd in the background (log: $log)"
+  as_root sh -c "nohup dockerd --bridge=none --iptables=false >>'$log' 2>&1 &"
+  local i
+  for i in $(seq 1 150); do
+    docker_answers && { say "dockerd is up"; return 0; }
+    sleep 0.2
+  done
+  tail -n 20 "$log" >&2 || true
+  die "dockerd did not answer on $DOCKER_SOCKET within 30 s"
+}
+
+# build_corral: configures once, then builds incrementally with ninja.
+build_corral() {
+  if [ ! -f "$CORRAL_BUILD/CMakeCache.txt" ]; then
+    say "configuring the build in $CORRAL_BUILD"
+    cmake -S "$CORRAL_ROOT" -B "$CORRAL_BUILD" -G Ninja \
+      -DCMAKE_BUILD_TYPE="${CORRAL_BUILD_TYPE:-RelWithDebInfo}" \
+      -DCORRAL_WERROR="${CORRAL_WERROR:-OFF}" >/dev/null
+  fi
+  say "building (incremental)"
+  # Ninja's progress lines are noise in a log; errors and warnings stay.
+  if ! cmake --build "$CORRAL_BUILD" -j "$(nproc)" -- -k 0 \
+      | sed -E '/^\[[0-9]+\/[0-9]+\] /d'; then
+    die "the build failed"
+  fi
+}
