@@ -76,14 +76,15 @@ using container_listener_actor = caf::typed_actor<
   caf::reacts_to<atom::start_failed, uint16_t, std::string>>;
 
 /// The CONTAINER actor interface: one container of one slot, from create to
-/// remove. It makes blocking runtime calls, so it runs detached.
+/// remove. It makes blocking runtime calls, so it runs detached. An exit
+/// message makes it quit and leave its container as it is (on_exit = keep).
 using container_actor = caf::typed_actor<
   // INTERNAL: create and start the container.
   caf::reacts_to<atom::launch>,
   // Stops the container (SIGTERM, then SIGKILL after the grace period),
-  // removes it unless told to keep it, and quits.
-  caf::reacts_to<atom::stop, bool>,
-  // Kills and removes the container, and quits.
+  // removes it and quits.
+  caf::reacts_to<atom::stop>,
+  // Kills and removes the container at once, and quits.
   caf::reacts_to<atom::kill>>;
 
 /// The SCALER actor interface.

@@ -1,0 +1,142 @@
+// The BALANCER's handlers: the per-request ask, rotation changes and drains.
+#include "actors/balancer.hpp"
+
+#include "runtime/log.hpp"
+
+#include <caf/all.hpp>
+
+namespace corral {
+
+namespace {
+
+using self_ptr = balancer_actor::stateful_pointer<balancer_state>;
+
+/// Answers every drain of `port` once nothing is in flight there any more.
+void settle_drains(balancer_state& st, uint16_t port) {
+  auto i = st.backends.find(port);
+  if (i == st.backends.end() || i->second.in_flight > 0)
+    return;
+  for (auto& drain : i->second.drains)
+    drain.promise.deliver(true);
+  i->second.drains.clear();
+}
+
+/// One handed-out port came back, finished or failed.
+void settle(balancer_state& st, uint16_t port) {
+  auto i = st.backends.find(port);
+  if (i == st.backends.end() || i->second.in_flight == 0)
+    return; // a report for a port the balancer never handed out: ignore
+  if (--i->second.in_flight == 0)
+    settle_drains(st, port);
+}
+
+} // namespace
+
+balancer_actor::behavior_type balancer(self_ptr self, balancer_listener_actor listener) {
+  self->state.listener = std::move(listener);
+  return {
+    // The proxy's batched ask.
+    [=](atom::next, port_ask& ask) {
+      auto& st = self->state;
+      for (auto port : ask.finished)
+        settle(st, port);
+      for (auto port : ask.failed) {
+        settle(st, port);
+        ++st.failed;
+        // A refused port leaves the rotation now, not at the next probe; the
+        // supervisor has it re-checked before it may come back.
+        if (st.rotation.remove(port)) {
+          log::warn("balancer", "port ", port, " refused a request: out of the rotation");
+          self->send(st.listener, atom::suspect_v, port);
+        }
+      }
+      if (!ask.reply)
+        return;
+      auto wanted = ask.fresh + ask.retries;
+      std::vector<uint16_t> ports;
+      if (st.rotation.empty()) {
+        st.no_backend += ask.fresh;
+      } else {
+        ports.reserve(wanted);
+        for (uint32_t i = 0; i < wanted; ++i) {
+          auto port = *st.rotation.next();
+          auto& entry = st.backends[port];
+          ++entry.in_flight;
+          ++entry.served;
+          ports.push_back(port);
+        }
+        st.handed_out += wanted;
+        st.window_requests += ask.fresh;
+        if (ask.fresh > 0 && !st.seen_traffic) {
+          st.seen_traffic = true;
+          self->send(st.listener, atom::traffic_v);
+        }
+      }
+      ask.reply->deliver(std::move(ports));
+    },
+    // A container passed its first probe.
+    [=](atom::up, uint16_t port) {
+      auto& st = self->state;
+      st.rotation.add(port);
+      auto& entry = st.backends[port];
+      entry.served = 0;
+      // A port that comes back while a drain waits was kept after all.
+      for (auto& drain : entry.drains)
+        drain.promise.deliver(false);
+      entry.drains.clear();
+    },
+    // Stop routing to a port.
+    [=](atom::down, uint16_t port) { self->state.rotation.remove(port); },
+    // Stop routing, answer once its requests finished.
+    [=](atom::drain, uint16_t port, caf::timespan timeout) -> caf::result<bool> {
+      auto& st = self->state;
+      st.rotation.remove(port);
+      auto i = st.backends.find(port);
+      if (i == st.backends.end() || i->second.in_flight == 0)
+        return true;
+      auto id = st.next_drain_id++;
+      auto promise = self->make_response_promise<bool>();
+      i->second.drains.push_back({id, promise});
+      self->delayed_send(self, timeout, caf::timeout_atom_v, port, id);
+      return promise;
+    },
+    // The scaler closes a window.
+    [=](atom::count) -> uint64_t {
+      auto n = self->state.window_requests;
+      self->state.window_requests = 0;
+      return n;
+    },
+    [=](caf::get_atom, atom::status) -> balancer_status {
+      auto& st = self->state;
+      balancer_status result;
+      for (auto& [port, entry] : st.backends) {
+        bool routable = st.rotation.contains(port);
+        if (!routable && entry.in_flight == 0)
+          continue;
+        result.backends.push_back({port, entry.in_flight, entry.served, !routable});
+      }
+      result.handed_out = st.handed_out;
+      result.no_backend = st.no_backend;
+      result.failed = st.failed;
+      result.window_requests = st.window_requests;
+      return result;
+    },
+    // INTERNAL: a drain's deadline passed.
+    [=](caf::timeout_atom, uint16_t port, uint64_t id) {
+      auto i = self->state.backends.find(port);
+      if (i == self->state.backends.end())
+        return;
+      auto& drains = i->second.drains;
+      for (auto d = drains.begin(); d != drains.end(); ++d)
+        if (d->id == id) {
+          log::warn("balancer", "port ", port, " still had ", i->second.in_flight,
+                    " requests in flight at the drain timeout");
+          d->promise.deliver(false);
+          drains.erase(d);
+          return;
+        }
+    },
+  };
+}
+
+} // namespace corral

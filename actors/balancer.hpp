@@ -1,0 +1,52 @@
+// The BALANCER: the rotation of ready backends and their in-flight counts.
+#pragma once
+
+#include "actors/actors.hpp"
+#include "actors/round_robin.hpp"
+
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include <map>
+#include <vector>
+
+namespace corral {
+
+/// A drain waiting for a port's in-flight requests to finish.
+struct pending_drain {
+  uint64_t id = 0;
+  caf::typed_response_promise<bool> promise;
+};
+
+/// Everything the balancer knows about one port it ever handed out.
+struct backend_entry {
+  uint32_t in_flight = 0;
+  uint64_t served = 0;
+  std::vector<pending_drain> drains;
+};
+
+struct balancer_state {
+  /// Ports that receive traffic.
+  round_robin rotation;
+  /// In-flight counts per port, also for ports that left the rotation.
+  std::map<uint16_t, backend_entry> backends;
+  /// Told about unreachable ports and the first request.
+  balancer_listener_actor listener;
+  uint64_t handed_out = 0;
+  uint64_t no_backend = 0;
+  uint64_t failed = 0;
+  /// Fresh requests in the current scaling window.
+  uint64_t window_requests = 0;
+  bool seen_traffic = false;
+  uint64_t next_drain_id = 1;
+
+  static inline const char* name = "balancer";
+};
+
+/// Spawns-as: hands out backend ports in strict round robin to the proxy and
+/// counts their requests in flight, so scale-down can drain a port.
+balancer_actor::behavior_type
+balancer(balancer_actor::stateful_pointer<balancer_state> self,
+         balancer_listener_actor listener);
+
+} // namespace corral

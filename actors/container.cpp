@@ -1,0 +1,102 @@
+// The CONTAINER actor's handlers: launch, stop, kill — each a few runtime calls.
+#include "actors/container.hpp"
+
+#include "runtime/log.hpp"
+
+#include <caf/all.hpp>
+
+#include <chrono>
+
+namespace corral {
+
+namespace {
+
+using self_ptr = container_actor::stateful_pointer<container_state>;
+
+/// Creates the container, clearing away a leftover of the same name once: a
+/// container of an earlier incarnation whose removal failed (daemon down).
+result<std::string> create(container_state& st) {
+  auto created = st.runtime->create(st.spec);
+  if (!created && created.error().code == runtime_errc::name_conflict) {
+    log::warn("container", st.spec.name, ": a container of that name exists; removing it");
+    if (auto removed = st.runtime->remove(st.spec.name, true); !removed)
+      return removed.error();
+    created = st.runtime->create(st.spec);
+  }
+  return created;
+}
+
+void fail_start(self_ptr self, const std::string& reason) {
+  auto& st = self->state;
+  self->send(st.listener, atom::start_failed_v, st.spec.port, reason);
+  self->quit();
+}
+
+} // namespace
+
+container_spec make_container_spec(const pool_settings& pool, const std::string& owner,
+                                   uint16_t port) {
+  container_spec spec;
+  spec.name = pool.name + "-" + std::to_string(port);
+  spec.image = pool.image;
+  spec.port = port;
+  for (auto& [key, value] : pool.env)
+    spec.env.push_back(key + "=" + value);
+  spec.labels = {
+    {labels::pool, pool.name},
+    {labels::port, std::to_string(port)},
+    {labels::owner, owner},
+  };
+  spec.volume = pool.volume;
+  spec.volume_path = pool.volume_path;
+  spec.stop_timeout = std::chrono::ceil<std::chrono::seconds>(pool.stop_timeout);
+  spec.init = pool.init;
+  return spec;
+}
+
+container_actor::behavior_type container(self_ptr self, container_listener_actor listener,
+                                         std::shared_ptr<container_runtime> runtime,
+                                         container_spec spec) {
+  auto& st = self->state;
+  st.listener = std::move(listener);
+  st.runtime = std::move(runtime);
+  st.spec = std::move(spec);
+  // Launch from the mailbox, so a stop sent meanwhile is handled right after.
+  self->send(self, atom::launch_v);
+  return {
+    // INTERNAL: create and start.
+    [=](atom::launch) {
+      auto& st = self->state;
+      auto created = create(st);
+      if (!created) {
+        fail_start(self, created.error().message);
+        return;
+      }
+      st.id = *created;
+      if (auto started = st.runtime->start(st.id); !started) {
+        st.runtime->remove(st.id, true);
+        fail_start(self, started.error().message);
+        return;
+      }
+      self->send(st.listener, atom::started_v, st.spec.port, st.id);
+    },
+    // Graceful: SIGTERM, grace period, then remove.
+    [=](atom::stop) {
+      auto& st = self->state;
+      if (auto stopped = st.runtime->stop(st.id, st.spec.stop_timeout); !stopped)
+        log::warn("container", st.spec.name, ": stop failed: ", stopped.error().message);
+      if (auto removed = st.runtime->remove(st.id, true); !removed)
+        log::error("container", st.spec.name, ": remove failed: ", removed.error().message);
+      self->quit();
+    },
+    // Failed: no grace; a forced remove kills and removes in one call.
+    [=](atom::kill) {
+      auto& st = self->state;
+      if (auto removed = st.runtime->remove(st.id, true); !removed)
+        log::error("container", st.spec.name, ": remove failed: ", removed.error().message);
+      self->quit();
+    },
+  };
+}
+
+} // namespace corral

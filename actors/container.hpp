@@ -1,0 +1,39 @@
+// A CONTAINER actor: one container of one slot, from create to remove.
+#pragma once
+
+#include "actors/actors.hpp"
+#include "actors/settings.hpp"
+#include "runtime/container_runtime.hpp"
+
+#include <caf/typed_event_based_actor.hpp>
+
+#include <memory>
+#include <string>
+
+namespace corral {
+
+struct container_state {
+  container_spec spec;
+  std::shared_ptr<container_runtime> runtime;
+  container_listener_actor listener;
+  /// Empty until the container was created.
+  std::string id;
+
+  static inline const char* name = "container";
+};
+
+/// What corral asks the runtime for, for the slot on `port`: the name
+/// `<pool>-<port>`, the pool's labels, env PORT, the shared volume.
+container_spec make_container_spec(const pool_settings& pool, const std::string& owner,
+                                   uint16_t port);
+
+/// Spawns-as: creates and starts the container of `spec` (reporting started
+/// or start_failed to `listener`), then waits to be stopped or killed, which
+/// also removes it. Quits when its container is gone or could not start. Its
+/// runtime calls block, so production code spawns it detached.
+container_actor::behavior_type
+container(container_actor::stateful_pointer<container_state> self,
+          container_listener_actor listener, std::shared_ptr<container_runtime> runtime,
+          container_spec spec);
+
+} // namespace corral

@@ -1,0 +1,67 @@
+// The SCALER's handlers: window ticks and the decision per window.
+#include "actors/scaler.hpp"
+
+#include "runtime/log.hpp"
+
+#include <caf/all.hpp>
+
+namespace corral {
+
+namespace {
+
+using self_ptr = scaler_actor::stateful_pointer<scaler_state>;
+
+void open_window(self_ptr self) {
+  if (self->state.window_open)
+    return;
+  self->state.window_open = true;
+  self->delayed_send(self, self->state.settings.interval, caf::tick_atom_v);
+}
+
+/// Applies the rule to one closed window.
+void decide(self_ptr self, uint64_t requests) {
+  auto& st = self->state;
+  auto wanted = desired_size(requests, st.settings.requests_per_container, st.min_size,
+                             st.max_size);
+  auto target = st.decider->decide(st.current, wanted);
+  if (target == st.current) {
+    log::info("scaler", "window closed: ", requests, " requests -> ", wanted,
+              " wanted, pool stays at ", st.current);
+    return;
+  }
+  log::info("scaler", "window closed: ", requests, " requests -> ", wanted,
+            " wanted, scaling ", st.current, " -> ", target);
+  st.current = target;
+  // The supervisor's own answer is the truth: it clamps too.
+  self->request(st.listener, caf::infinite, atom::scale_v, target)
+    .then([=](uint32_t size) { self->state.current = size; });
+}
+
+} // namespace
+
+scaler_actor::behavior_type scaler(self_ptr self, scale_listener_actor listener,
+                                   balancer_actor balancer, scaling_settings settings,
+                                   uint32_t min_size, uint32_t max_size) {
+  auto& st = self->state;
+  st.listener = std::move(listener);
+  st.balancer = std::move(balancer);
+  st.settings = settings;
+  st.min_size = min_size;
+  st.max_size = max_size;
+  st.current = min_size;
+  st.decider.emplace(settings.scale_down_after, settings.max_step);
+  if (settings.start == scaling_start::startup)
+    open_window(self);
+  return {
+    // The first proxied request.
+    [=](atom::traffic) { open_window(self); },
+    // INTERNAL: a window ended; the next one starts now.
+    [=](caf::tick_atom) {
+      self->delayed_send(self, self->state.settings.interval, caf::tick_atom_v);
+      self->request(self->state.balancer, caf::infinite, atom::count_v)
+        .then([=](uint64_t requests) { decide(self, requests); });
+    },
+  };
+}
+
+} // namespace corral

@@ -1,0 +1,443 @@
+// Loads corral's TOML config: a schema of known keys, each with a parser that
+// checks type and range, then cross-key checks. The first problem wins.
+#include "app/config.hpp"
+
+#include "app/units.hpp"
+
+#include <toml++/toml.h>
+
+#include <arpa/inet.h>
+
+#include <fstream>
+#include <functional>
+#include <map>
+#include <optional>
+#include <sstream>
+
+namespace corral {
+
+std::string config_error::render() const {
+  std::ostringstream out;
+  out << file;
+  if (line > 0)
+    out << ':' << line << ':' << column;
+  out << ": ";
+  if (!key.empty())
+    out << key << ": ";
+  out << message;
+  return out.str();
+}
+
+namespace {
+
+/// A problem with one value; the loader adds file, position and key.
+struct value_error {
+  std::string message;
+};
+
+using apply_fn = std::function<std::optional<value_error>(const toml::node&, config&)>;
+
+/// One known key: its section, name and how to store its value.
+struct key_spec {
+  std::string_view section;
+  std::string_view key;
+  apply_fn apply;
+};
+
+// -- typed readers ---------------------------------------------------------------
+
+std::string type_name(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a float";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    default:
+      return "a date or time";
+  }
+}
+
+value_error wrong_type(const toml::node& node, std::string_view wanted) {
+  return {"expected " + std::string{wanted} + ", got " + type_name(node)};
+}
+
+template <class Setter>
+apply_fn string_value(Setter set, bool allow_empty = false) {
+  return [=](const toml::node& node, config& cfg) -> std::optional<value_error> {
+    auto value = node.value<std::string>();
+    if (!node.is_string() || !value)
+      return wrong_type(node, "a string");
+    if (!allow_empty && value->empty())
+      return value_error{"must not be empty"};
+    set(cfg, *value);
+    return std::nullopt;
+  };
+}
+
+template <class Setter>
+apply_fn duration_value(Setter set, bool allow_zero = false) {
+  return [=](const toml::node& node, config& cfg) -> std::optional<value_error> {
+    if (!node.is_string())
+      return wrong_type(node, "a duration string like \"1s\" or \"500ms\"");
+    auto text = *node.value<std::string>();
+    auto d = parse_duration(text);
+    if (!d)
+      return value_error{"\"" + text
+                         + "\" is not a duration (use ms, s, m or h, e.g. \"500ms\")"};
+    if (!allow_zero && d->count() == 0)
+      return value_error{"must be longer than zero"};
+    set(cfg, *d);
+    return std::nullopt;
+  };
+}
+
+template <class Setter>
+apply_fn size_value(Setter set) {
+  return [=](const toml::node& node, config& cfg) -> std::optional<value_error> {
+    std::optional<uint64_t> bytes;
+    if (node.is_integer()) {
+      auto n = *node.value<int64_t>();
+      if (n < 0)
+        return value_error{"must not be negative"};
+      bytes = static_cast<uint64_t>(n);
+    } else if (node.is_string()) {
+      auto text = *node.value<std::string>();
+      bytes = parse_size(text);
+      if (!bytes)
+        return value_error{"\"" + text + "\" is not a size (e.g. \"16MiB\", \"512KiB\")"};
+    } else {
+      return wrong_type(node, "a size string like \"16MiB\"");
+    }
+    if (*bytes == 0)
+      return value_error{"must be larger than zero"};
+    set(cfg, *bytes);
+    return std::nullopt;
+  };
+}
+
+template <class Setter>
+apply_fn uint_value(Setter set, int64_t lo, int64_t hi) {
+  return [=](const toml::node& node, config& cfg) -> std::optional<value_error> {
+    if (!node.is_integer())
+      return wrong_type(node, "an integer");
+    auto n = *node.value<int64_t>();
+    if (n < lo || n > hi)
+      return value_error{"must be between " + std::to_string(lo) + " and "
+                         + std::to_string(hi) + " (got " + std::to_string(n) + ")"};
+    set(cfg, n);
+    return std::nullopt;
+  };
+}
+
+template <class Setter>
+apply_fn bool_value(Setter set) {
+  return [=](const toml::node& node, config& cfg) -> std::optional<value_error> {
+    if (!node.is_boolean())
+      return wrong_type(node, "true or false");
+    set(cfg, *node.value<bool>());
+    return std::nullopt;
+  };
+}
+
+/// Reads "host:port" with an IPv4 literal or "localhost" as host.
+template <class Setter>
+apply_fn endpoint_value(Setter set) {
+  return [=](const toml::node& node, config& cfg) -> std::optional<value_error> {
+    if (!node.is_string())
+      return wrong_type(node, "an address string like \"127.0.0.1:8080\"");
+    auto text = *node.value<std::string>();
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == text.size())
+      return value_error{"\"" + text + "\" is not host:port"};
+    endpoint ep;
+    ep.host = text.substr(0, colon);
+    if (ep.host == "localhost")
+      ep.host = "127.0.0.1";
+    in_addr addr{};
+    if (inet_pton(AF_INET, ep.host.c_str(), &addr) != 1)
+      return value_error{"\"" + ep.host + "\" is not an IPv4 address"};
+    auto port_text = text.substr(colon + 1);
+    if (port_text.find_first_not_of("0123456789") != std::string::npos
+        || port_text.size() > 5)
+      return value_error{"\"" + port_text + "\" is not a port"};
+    auto port = std::stoul(port_text);
+    if (port < 1 || port > 65535)
+      return value_error{"port must be between 1 and 65535 (got " + port_text + ")"};
+    ep.port = static_cast<uint16_t>(port);
+    set(cfg, ep);
+    return std::nullopt;
+  };
+}
+
+/// Docker's rule for container names, which corral builds as <name>-<port>.
+bool valid_pool_name(const std::string& name) {
+  if (name.empty() || name.size() > 60)
+    return false;
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  if (!alnum(name[0]))
+    return false;
+  for (char c : name)
+    if (!alnum(c) && c != '_' && c != '.' && c != '-')
+      return false;
+  return true;
+}
+
+// -- the schema --------------------------------------------------------------------
+
+const std::vector<key_spec>& schema() {
+  using ms = std::chrono::milliseconds;
+  static const std::vector<key_spec> keys{
+    // [proxy]
+    {"proxy", "listen", endpoint_value([](config& c, endpoint e) { c.proxy.listen = e; })},
+    {"proxy", "max_body", size_value([](config& c, uint64_t n) { c.proxy.max_body = n; })},
+    {"proxy", "retries",
+     uint_value([](config& c, int64_t n) { c.proxy.retries = static_cast<uint32_t>(n); }, 0, 10)},
+    {"proxy", "threads",
+     uint_value([](config& c, int64_t n) { c.proxy.threads = static_cast<uint32_t>(n); }, 1, 64)},
+    {"proxy", "connect_timeout",
+     duration_value([](config& c, ms d) { c.proxy.connect_timeout = d; })},
+    {"proxy", "backend_timeout",
+     duration_value([](config& c, ms d) { c.proxy.backend_timeout = d; })},
+    {"proxy", "client_timeout",
+     duration_value([](config& c, ms d) { c.proxy.client_timeout = d; })},
+    {"proxy", "shutdown_timeout",
+     duration_value([](config& c, ms d) { c.proxy.shutdown_timeout = d; }, true)},
+    {"proxy", "max_idle_per_backend",
+     uint_value([](config& c, int64_t n) { c.proxy.max_idle_per_backend = static_cast<uint32_t>(n); },
+                0, 10000)},
+    // [admin]
+    {"admin", "listen", endpoint_value([](config& c, endpoint e) { c.admin.listen = e; })},
+    // [pool]
+    {"pool", "name", string_value([](config& c, std::string s) { c.pool.name = std::move(s); })},
+    {"pool", "image", string_value([](config& c, std::string s) { c.pool.image = std::move(s); })},
+    {"pool", "start_port",
+     uint_value([](config& c, int64_t n) { c.pool.start_port = static_cast<uint16_t>(n); }, 1, 65535)},
+    {"pool", "min_containers",
+     uint_value([](config& c, int64_t n) { c.pool.min_containers = static_cast<uint32_t>(n); }, 1, 1000)},
+    {"pool", "max_containers",
+     uint_value([](config& c, int64_t n) { c.pool.max_containers = static_cast<uint32_t>(n); }, 1, 1000)},
+    {"pool", "env",
+     [](const toml::node& node, config& cfg) -> std::optional<value_error> {
+       auto* table = node.as_table();
+       if (!table)
+         return wrong_type(node, "a table of strings like { LOG = \"debug\" }");
+       std::map<std::string, std::string> env;
+       for (auto&& [key, value] : *table) {
+         auto text = value.value<std::string>();
+         if (!value.is_string() || !text)
+           return value_error{"env." + std::string{key.str()} + ": expected a string, got "
+                              + type_name(value)};
+         if (key.str() == "PORT")
+           return value_error{"PORT is set by corral for every container"};
+         env.emplace(std::string{key.str()}, *text);
+       }
+       cfg.pool.env = std::move(env);
+       return std::nullopt;
+     }},
+    {"pool", "volume",
+     string_value([](config& c, std::string s) { c.pool.volume = std::move(s); }, true)},
+    {"pool", "volume_path",
+     string_value([](config& c, std::string s) { c.pool.volume_path = std::move(s); })},
+    {"pool", "on_exit",
+     [](const toml::node& node, config& cfg) -> std::optional<value_error> {
+       auto text = node.value<std::string>();
+       if (!node.is_string() || !text)
+         return wrong_type(node, "\"remove\" or \"keep\"");
+       if (*text == "remove")
+         cfg.pool.on_exit = exit_policy::remove;
+       else if (*text == "keep")
+         cfg.pool.on_exit = exit_policy::keep;
+       else
+         return value_error{"must be \"remove\" or \"keep\" (got \"" + *text + "\")"};
+       return std::nullopt;
+     }},
+    {"pool", "stop_timeout",
+     duration_value([](config& c, ms d) { c.pool.stop_timeout = d; }, true)},
+    {"pool", "init", bool_value([](config& c, bool b) { c.pool.init = b; })},
+    // [health]
+    {"health", "path",
+     string_value([](config& c, std::string s) { c.health.path = std::move(s); })},
+    {"health", "interval", duration_value([](config& c, ms d) { c.health.interval = d; })},
+    {"health", "timeout", duration_value([](config& c, ms d) { c.health.timeout = d; })},
+    {"health", "unhealthy_after",
+     uint_value([](config& c, int64_t n) { c.health.unhealthy_after = static_cast<uint32_t>(n); }, 1, 100)},
+    {"health", "healthy_after",
+     uint_value([](config& c, int64_t n) { c.health.healthy_after = static_cast<uint32_t>(n); }, 1, 100)},
+    {"health", "start_interval",
+     duration_value([](config& c, ms d) { c.health.start_interval = d; })},
+    {"health", "start_timeout",
+     duration_value([](config& c, ms d) { c.health.start_timeout = d; })},
+    // [restart]
+    {"restart", "backoff", duration_value([](config& c, ms d) { c.restart.backoff = d; })},
+    {"restart", "max_backoff", duration_value([](config& c, ms d) { c.restart.max_backoff = d; })},
+    // [scaling]
+    {"scaling", "interval", duration_value([](config& c, ms d) { c.scaling.interval = d; })},
+    {"scaling", "requests_per_container",
+     uint_value([](config& c, int64_t n) { c.scaling.requests_per_container = static_cast<uint32_t>(n); },
+                1, 1'000'000'000)},
+    {"scaling", "start",
+     [](const toml::node& node, config& cfg) -> std::optional<value_error> {
+       auto text = node.value<std::string>();
+       if (!node.is_string() || !text)
+         return wrong_type(node, "\"first-request\" or \"startup\"");
+       if (*text == "first-request")
+         cfg.scaling.start = scaling_start::first_request;
+       else if (*text == "startup")
+         cfg.scaling.start = scaling_start::startup;
+       else
+         return value_error{"must be \"first-request\" or \"startup\" (got \"" + *text + "\")"};
+       return std::nullopt;
+     }},
+    {"scaling", "drain_timeout",
+     duration_value([](config& c, ms d) { c.scaling.drain_timeout = d; }, true)},
+    {"scaling", "scale_down_after",
+     uint_value([](config& c, int64_t n) { c.scaling.scale_down_after = static_cast<uint32_t>(n); }, 1, 1000)},
+    {"scaling", "max_step",
+     uint_value([](config& c, int64_t n) { c.scaling.max_step = static_cast<uint32_t>(n); }, 0, 1000)},
+    // [docker]
+    {"docker", "socket",
+     string_value([](config& c, std::string s) { c.docker.socket = std::move(s); })},
+    // [log]
+    {"log", "level",
+     [](const toml::node& node, config& cfg) -> std::optional<value_error> {
+       auto text = node.value<std::string>();
+       if (!node.is_string() || !text)
+         return wrong_type(node, "\"debug\", \"info\", \"warn\" or \"error\"");
+       if (!log::parse_level(*text, cfg.log_level))
+         return value_error{"must be \"debug\", \"info\", \"warn\" or \"error\" (got \"" + *text
+                            + "\")"};
+       return std::nullopt;
+     }},
+  };
+  return keys;
+}
+
+/// Where each key was found, for the cross-key checks' messages.
+using positions = std::map<std::string, toml::source_position>;
+
+std::string key_label(std::string_view section, std::string_view key) {
+  return "[" + std::string{section} + "] " + std::string{key};
+}
+
+config_error make_error(const std::string& file, toml::source_position pos,
+                        std::string key, std::string message) {
+  return {file, pos.line, pos.column, std::move(key), std::move(message)};
+}
+
+/// Checks that involve several keys; reports at the key that was set last
+/// in the file, or at the file when both are defaults.
+std::optional<config_error> cross_check(const config& cfg, const positions& where,
+                                        const std::string& file) {
+  auto at = [&](std::string_view section, std::string_view key) {
+    auto i = where.find(key_label(section, key));
+    return i != where.end() ? i->second : toml::source_position{0, 0};
+  };
+  auto fail = [&](std::string_view section, std::string_view key, std::string message) {
+    return make_error(file, at(section, key), key_label(section, key), std::move(message));
+  };
+  const auto& pool = cfg.pool;
+  if (pool.min_containers > pool.max_containers) {
+    auto key = at("pool", "min_containers").line >= at("pool", "max_containers").line
+                 ? "min_containers"
+                 : "max_containers";
+    return fail("pool", key,
+                "min_containers (" + std::to_string(pool.min_containers)
+                  + ") is larger than max_containers ("
+                  + std::to_string(pool.max_containers) + ")");
+  }
+  if (uint32_t{pool.start_port} + pool.max_containers - 1 > 65535)
+    return fail("pool", "max_containers",
+                "ports " + std::to_string(pool.start_port) + " to "
+                  + std::to_string(uint32_t{pool.start_port} + pool.max_containers - 1)
+                  + " do not fit below 65536");
+  if (!valid_pool_name(pool.name))
+    return fail("pool", "name",
+                "\"" + pool.name
+                  + "\" is not a valid container name prefix (letters, digits, '_', '.', "
+                    "'-', starting with a letter or digit)");
+  auto in_pool_range = [&](uint16_t port) {
+    return port >= pool.start_port
+           && uint32_t{port} < uint32_t{pool.start_port} + pool.max_containers;
+  };
+  if (in_pool_range(cfg.proxy.listen.port))
+    return fail("proxy", "listen",
+                "port " + std::to_string(cfg.proxy.listen.port)
+                  + " lies inside the pool's ports");
+  if (in_pool_range(cfg.admin.listen.port))
+    return fail("admin", "listen",
+                "port " + std::to_string(cfg.admin.listen.port)
+                  + " lies inside the pool's ports");
+  if (cfg.proxy.listen.port == cfg.admin.listen.port)
+    return fail("admin", "listen", "the proxy and the admin endpoint cannot share a port");
+  if (cfg.health.path.empty() || cfg.health.path[0] != '/')
+    return fail("health", "path", "must start with '/'");
+  if (!pool.volume.empty() && (pool.volume_path.empty() || pool.volume_path[0] != '/'))
+    return fail("pool", "volume_path", "must be an absolute path");
+  if (cfg.restart.max_backoff < cfg.restart.backoff)
+    return fail("restart", "max_backoff", "must not be shorter than backoff");
+  return std::nullopt;
+}
+
+} // namespace
+
+config_result parse_config(std::string_view text, const std::string& file) {
+  toml::table doc;
+  try {
+    doc = toml::parse(text, file);
+  } catch (const toml::parse_error& err) {
+    auto pos = err.source().begin;
+    return make_error(file, pos, "", "syntax error: " + std::string{err.description()});
+  }
+  config cfg;
+  positions where;
+  std::map<std::string_view, std::vector<const key_spec*>> sections;
+  for (auto& spec : schema())
+    sections[spec.section].push_back(&spec);
+  for (auto&& [section_key, section_node] : doc) {
+    auto section_name = section_key.str();
+    auto known = sections.find(section_name);
+    if (known == sections.end())
+      return make_error(file, section_key.source().begin, "[" + std::string{section_name} + "]",
+                        "unknown section");
+    auto* table = section_node.as_table();
+    if (!table)
+      return make_error(file, section_key.source().begin, "[" + std::string{section_name} + "]",
+                        "must be a table");
+    for (auto&& [key, node] : *table) {
+      auto label = key_label(section_name, key.str());
+      const key_spec* spec = nullptr;
+      for (auto* candidate : known->second)
+        if (candidate->key == key.str())
+          spec = candidate;
+      if (!spec)
+        return make_error(file, key.source().begin, label, "unknown key");
+      if (auto err = spec->apply(node, cfg))
+        return make_error(file, node.source().begin, label, err->message);
+      where[label] = key.source().begin;
+    }
+  }
+  if (auto err = cross_check(cfg, where, file))
+    return *err;
+  return cfg;
+}
+
+config_result load_config(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    return config_error{path, 0, 0, "", "cannot open the file"};
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return parse_config(buf.str(), path);
+}
+
+} // namespace corral

@@ -1,0 +1,232 @@
+// The BALANCER on the test scheduler: round robin through batched asks,
+// in-flight counting, drains, and what it tells its owner.
+#include "actors/balancer.hpp"
+
+#include "tests/unit/actor_test.hpp"
+#include "tests/unit/recorders.hpp"
+
+#include <map>
+
+using namespace corral;
+using namespace corral::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Keeps what the balancer delivered for one ask.
+struct captured_ports : port_sink {
+  std::shared_ptr<std::vector<std::vector<uint16_t>>> answers;
+  void deliver(std::vector<uint16_t> ports) override {
+    answers->push_back(std::move(ports));
+  }
+};
+
+class balancer_test : public actor_test {
+protected:
+  balancer_test() {
+    rec = std::make_shared<recording>();
+    listener = sys.spawn(record_balancer_events, rec);
+    bal = sys.spawn(balancer, listener);
+    run();
+  }
+
+  ~balancer_test() override {
+    caf::anon_send_exit(bal, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(listener, caf::exit_reason::user_shutdown);
+    run();
+  }
+
+  void up(uint16_t port) {
+    self->send(bal, atom::up_v, port);
+    run();
+  }
+
+  /// One ask; returns the ports delivered.
+  std::vector<uint16_t> ask_ports(uint32_t fresh, uint32_t retries = 0,
+                                  std::vector<uint16_t> finished = {},
+                                  std::vector<uint16_t> failed = {}) {
+    auto sink = std::make_shared<captured_ports>();
+    sink->answers = answers;
+    port_ask ask{fresh, retries, std::move(finished), std::move(failed), sink};
+    self->send(bal, atom::next_v, std::move(ask));
+    run();
+    if (answers->empty()) {
+      ADD_FAILURE() << "no answer";
+      return {};
+    }
+    auto result = answers->back();
+    answers->clear();
+    return result;
+  }
+
+  /// Reports finished or failed ports without asking.
+  void report(std::vector<uint16_t> finished, std::vector<uint16_t> failed = {}) {
+    port_ask ask{0, 0, std::move(finished), std::move(failed), nullptr};
+    self->send(bal, atom::next_v, std::move(ask));
+    run();
+  }
+
+  std::vector<uint16_t> rotation() {
+    return state_of<balancer_state>(bal).rotation.ports();
+  }
+
+  uint32_t in_flight(uint16_t port) {
+    return state_of<balancer_state>(bal).backends[port].in_flight;
+  }
+
+  /// Sends a drain; its answer comes back to `self` as a plain message
+  /// whenever the balancer delivers it.
+  void drain(uint16_t port, std::chrono::milliseconds timeout) {
+    self->send(bal, atom::drain_v, port, caf::timespan{timeout});
+    run();
+  }
+
+  /// Moves the drain answers that arrived so far into `drain_replies`.
+  void collect_replies() {
+    run();
+    bool more = true;
+    while (more)
+      self->receive([this](bool drained) { drain_replies.push_back(drained); },
+                    caf::after(std::chrono::seconds(0)) >> [&] { more = false; });
+  }
+
+  std::shared_ptr<recording> rec;
+  balancer_listener_actor listener;
+  balancer_actor bal;
+  std::shared_ptr<std::vector<std::vector<uint16_t>>> answers
+    = std::make_shared<std::vector<std::vector<uint16_t>>>();
+  std::vector<bool> drain_replies;
+};
+
+} // namespace
+
+TEST_F(balancer_test, hands_out_consecutive_ports_for_a_batch) {
+  up(8000);
+  up(8001);
+  up(8002);
+  EXPECT_EQ(ask_ports(4), (std::vector<uint16_t>{8000, 8001, 8002, 8000}));
+  EXPECT_EQ(ask_ports(2), (std::vector<uint16_t>{8001, 8002}));
+}
+
+TEST_F(balancer_test, lands_exactly_even_across_three_backends) {
+  up(8000);
+  up(8001);
+  up(8002);
+  std::map<uint16_t, int> hits;
+  // 100 asks of 1..5 ports (20 rounds of 1+2+3+4+5) = 300 ports in all.
+  for (int i = 0; i < 100; ++i)
+    for (auto port : ask_ports(static_cast<uint32_t>(1 + i % 5)))
+      ++hits[port];
+  EXPECT_EQ(hits[8000], 100);
+  EXPECT_EQ(hits[8001], 100);
+  EXPECT_EQ(hits[8002], 100);
+}
+
+TEST_F(balancer_test, no_ready_backend_answers_nothing) {
+  EXPECT_TRUE(ask_ports(3).empty());
+  EXPECT_EQ(state_of<balancer_state>(bal).no_backend, 3u);
+  EXPECT_FALSE(rec->heard("traffic")); // nothing was proxied
+}
+
+TEST_F(balancer_test, down_takes_a_port_out_at_once) {
+  up(8000);
+  up(8001);
+  self->send(bal, atom::down_v, uint16_t{8000});
+  run();
+  EXPECT_EQ(ask_ports(3), (std::vector<uint16_t>{8001, 8001, 8001}));
+}
+
+TEST_F(balancer_test, failed_port_leaves_rotation_and_owner_hears_suspect) {
+  up(8000);
+  up(8001);
+  auto ports = ask_ports(1);
+  ASSERT_EQ(ports, (std::vector<uint16_t>{8000}));
+  // The retry in the same ask must already avoid the failed port.
+  EXPECT_EQ(ask_ports(0, 1, {}, {8000}), (std::vector<uint16_t>{8001}));
+  EXPECT_EQ(rotation(), (std::vector<uint16_t>{8001}));
+  EXPECT_TRUE(rec->heard("suspect 8000"));
+  EXPECT_EQ(in_flight(8000), 0u);
+}
+
+TEST_F(balancer_test, first_proxied_request_is_reported_once) {
+  up(8000);
+  ask_ports(2);
+  ask_ports(5);
+  EXPECT_EQ(std::count(rec->events.begin(), rec->events.end(), "traffic"), 1);
+}
+
+TEST_F(balancer_test, count_returns_fresh_requests_of_the_window_and_resets) {
+  up(8000);
+  ask_ports(5, 2); // two retries do not count
+  ask_ports(3);
+  EXPECT_EQ(ask<uint64_t>(bal, atom::count_v), 8u);
+  EXPECT_EQ(ask<uint64_t>(bal, atom::count_v), 0u);
+}
+
+TEST_F(balancer_test, counts_requests_in_flight_until_reported) {
+  up(8000);
+  ask_ports(3);
+  EXPECT_EQ(in_flight(8000), 3u);
+  report({8000, 8000});
+  EXPECT_EQ(in_flight(8000), 1u);
+  report({8000, 8000}); // a stray extra report never goes below zero
+  EXPECT_EQ(in_flight(8000), 0u);
+}
+
+TEST_F(balancer_test, drain_without_in_flight_answers_true_at_once) {
+  up(8000);
+  up(8001);
+  drain(8001, 10s);
+  collect_replies();
+  EXPECT_EQ(drain_replies, (std::vector<bool>{true}));
+  EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000}));
+}
+
+TEST_F(balancer_test, drain_answers_when_the_last_request_finishes) {
+  up(8000);
+  up(8001);
+  EXPECT_EQ(ask_ports(2), (std::vector<uint16_t>{8000, 8001}));
+  drain(8001, 10s);
+  collect_replies();
+  EXPECT_TRUE(drain_replies.empty());
+  // No new request goes to the draining port meanwhile.
+  EXPECT_EQ(ask_ports(2), (std::vector<uint16_t>{8000, 8000}));
+  report({8001});
+  collect_replies();
+  EXPECT_EQ(drain_replies, (std::vector<bool>{true}));
+}
+
+TEST_F(balancer_test, drain_gives_up_at_its_timeout) {
+  up(8000);
+  ask_ports(1);
+  drain(8000, 10s);
+  advance(9s);
+  collect_replies();
+  EXPECT_TRUE(drain_replies.empty());
+  advance(1s);
+  collect_replies();
+  EXPECT_EQ(drain_replies, (std::vector<bool>{false}));
+}
+
+TEST_F(balancer_test, port_coming_back_during_a_drain_cancels_it) {
+  up(8000);
+  ask_ports(1);
+  drain(8000, 10s);
+  up(8000);
+  collect_replies();
+  EXPECT_EQ(drain_replies, (std::vector<bool>{false}));
+  EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000}));
+}
+
+TEST_F(balancer_test, status_shows_rotation_and_in_flight) {
+  up(8000);
+  up(8001);
+  ask_ports(3);
+  auto status = ask<balancer_status>(bal, caf::get_atom_v, atom::status_v);
+  ASSERT_EQ(status.backends.size(), 2u);
+  EXPECT_EQ(status.backends[0].port, 8000);
+  EXPECT_EQ(status.backends[0].in_flight, 2u);
+  EXPECT_EQ(status.backends[1].in_flight, 1u);
+  EXPECT_EQ(status.handed_out, 3u);
+  EXPECT_EQ(status.window_requests, 3u);
+}

@@ -1,0 +1,266 @@
+// Loading and validating the TOML config: defaults, every key, every kind of
+// bad file (each names file, line, column and key).
+#include "app/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+using namespace corral;
+using namespace std::chrono_literals;
+
+namespace {
+
+config parse_ok(const std::string& text) {
+  auto result = parse_config(text, "test.toml");
+  if (auto* err = std::get_if<config_error>(&result)) {
+    ADD_FAILURE() << err->render();
+    return {};
+  }
+  return std::get<config>(result);
+}
+
+config_error parse_bad(const std::string& text) {
+  auto result = parse_config(text, "test.toml");
+  if (auto* err = std::get_if<config_error>(&result))
+    return *err;
+  ADD_FAILURE() << "accepted: " << text;
+  return {};
+}
+
+} // namespace
+
+TEST(config, empty_file_gives_the_defaults) {
+  auto cfg = parse_ok("");
+  EXPECT_EQ(cfg.proxy.listen.host, "127.0.0.1");
+  EXPECT_EQ(cfg.proxy.listen.port, 8080);
+  EXPECT_EQ(cfg.proxy.max_body, 16u << 20);
+  EXPECT_EQ(cfg.admin.listen.port, 9090);
+  EXPECT_EQ(cfg.pool.name, "acts");
+  EXPECT_EQ(cfg.pool.image, "acts:latest");
+  EXPECT_EQ(cfg.pool.start_port, 8000);
+  EXPECT_EQ(cfg.pool.min_containers, 1u);
+  EXPECT_EQ(cfg.pool.max_containers, 10u);
+  EXPECT_EQ(cfg.pool.volume, "acts-data");
+  EXPECT_EQ(cfg.pool.volume_path, "/data");
+  EXPECT_EQ(cfg.pool.on_exit, exit_policy::remove);
+  EXPECT_EQ(cfg.health.path, "/api/v1/_health");
+  EXPECT_EQ(cfg.health.interval, 1s);
+  EXPECT_EQ(cfg.health.timeout, 500ms);
+  EXPECT_EQ(cfg.scaling.interval, 120s);
+  EXPECT_EQ(cfg.scaling.requests_per_container, 20u);
+  EXPECT_EQ(cfg.scaling.start, scaling_start::first_request);
+  EXPECT_EQ(cfg.docker.socket, "/var/run/docker.sock");
+}
+
+// The shipped file documents every key with its default: parsing it must
+// give exactly the built-in defaults, or the documentation lies.
+TEST(config, shipped_corral_toml_is_valid_and_matches_the_defaults) {
+  auto result = load_config(CORRAL_SOURCE_DIR "/conf/corral.toml");
+  ASSERT_TRUE(std::holds_alternative<config>(result))
+    << std::get<config_error>(result).render();
+  auto& cfg = std::get<config>(result);
+  config defaults;
+  EXPECT_EQ(cfg.proxy.listen.port, defaults.proxy.listen.port);
+  EXPECT_EQ(cfg.proxy.max_body, defaults.proxy.max_body);
+  EXPECT_EQ(cfg.proxy.retries, defaults.proxy.retries);
+  EXPECT_EQ(cfg.proxy.threads, defaults.proxy.threads);
+  EXPECT_EQ(cfg.proxy.connect_timeout, defaults.proxy.connect_timeout);
+  EXPECT_EQ(cfg.proxy.backend_timeout, defaults.proxy.backend_timeout);
+  EXPECT_EQ(cfg.proxy.client_timeout, defaults.proxy.client_timeout);
+  EXPECT_EQ(cfg.proxy.shutdown_timeout, defaults.proxy.shutdown_timeout);
+  EXPECT_EQ(cfg.proxy.max_idle_per_backend, defaults.proxy.max_idle_per_backend);
+  EXPECT_EQ(cfg.admin.listen.port, defaults.admin.listen.port);
+  EXPECT_EQ(cfg.pool.name, defaults.pool.name);
+  EXPECT_EQ(cfg.pool.image, defaults.pool.image);
+  EXPECT_EQ(cfg.pool.start_port, defaults.pool.start_port);
+  EXPECT_EQ(cfg.pool.min_containers, defaults.pool.min_containers);
+  EXPECT_EQ(cfg.pool.max_containers, defaults.pool.max_containers);
+  EXPECT_EQ(cfg.pool.env, defaults.pool.env);
+  EXPECT_EQ(cfg.pool.volume, defaults.pool.volume);
+  EXPECT_EQ(cfg.pool.volume_path, defaults.pool.volume_path);
+  EXPECT_EQ(cfg.pool.on_exit, defaults.pool.on_exit);
+  EXPECT_EQ(cfg.pool.stop_timeout, defaults.pool.stop_timeout);
+  EXPECT_EQ(cfg.pool.init, defaults.pool.init);
+  EXPECT_EQ(cfg.health.path, defaults.health.path);
+  EXPECT_EQ(cfg.health.interval, defaults.health.interval);
+  EXPECT_EQ(cfg.health.timeout, defaults.health.timeout);
+  EXPECT_EQ(cfg.health.unhealthy_after, defaults.health.unhealthy_after);
+  EXPECT_EQ(cfg.health.healthy_after, defaults.health.healthy_after);
+  EXPECT_EQ(cfg.health.start_interval, defaults.health.start_interval);
+  EXPECT_EQ(cfg.health.start_timeout, defaults.health.start_timeout);
+  EXPECT_EQ(cfg.restart.backoff, defaults.restart.backoff);
+  EXPECT_EQ(cfg.restart.max_backoff, defaults.restart.max_backoff);
+  EXPECT_EQ(cfg.scaling.interval, defaults.scaling.interval);
+  EXPECT_EQ(cfg.scaling.requests_per_container, defaults.scaling.requests_per_container);
+  EXPECT_EQ(cfg.scaling.start, defaults.scaling.start);
+  EXPECT_EQ(cfg.scaling.drain_timeout, defaults.scaling.drain_timeout);
+  EXPECT_EQ(cfg.scaling.scale_down_after, defaults.scaling.scale_down_after);
+  EXPECT_EQ(cfg.scaling.max_step, defaults.scaling.max_step);
+  EXPECT_EQ(cfg.docker.socket, defaults.docker.socket);
+  EXPECT_EQ(cfg.log_level, defaults.log_level);
+}
+
+TEST(config, every_section_is_read) {
+  auto cfg = parse_ok(R"(
+[proxy]
+listen = "127.0.0.1:18080"
+max_body = "1MiB"
+retries = 3
+threads = 2
+[admin]
+listen = "localhost:19090"
+[pool]
+name = "web"
+image = "web:1"
+start_port = 18000
+min_containers = 2
+max_containers = 4
+env = { MODE = "test", LEVEL = "3" }
+volume = ""
+on_exit = "keep"
+init = true
+[health]
+path = "/healthz"
+interval = "250ms"
+timeout = "100ms"
+unhealthy_after = 3
+healthy_after = 2
+[restart]
+backoff = "200ms"
+max_backoff = "5s"
+[scaling]
+interval = "2s"
+requests_per_container = 5
+start = "startup"
+drain_timeout = "3s"
+scale_down_after = 2
+max_step = 1
+[docker]
+socket = "/tmp/docker.sock"
+[log]
+level = "debug"
+)");
+  EXPECT_EQ(cfg.proxy.listen.port, 18080);
+  EXPECT_EQ(cfg.proxy.max_body, 1u << 20);
+  EXPECT_EQ(cfg.proxy.retries, 3u);
+  EXPECT_EQ(cfg.proxy.threads, 2u);
+  EXPECT_EQ(cfg.admin.listen.host, "127.0.0.1");
+  EXPECT_EQ(cfg.admin.listen.port, 19090);
+  EXPECT_EQ(cfg.pool.name, "web");
+  EXPECT_EQ(cfg.pool.start_port, 18000);
+  EXPECT_EQ(cfg.pool.min_containers, 2u);
+  EXPECT_EQ(cfg.pool.max_containers, 4u);
+  EXPECT_EQ(cfg.pool.env.at("MODE"), "test");
+  EXPECT_EQ(cfg.pool.env.at("LEVEL"), "3");
+  EXPECT_EQ(cfg.pool.volume, "");
+  EXPECT_EQ(cfg.pool.on_exit, exit_policy::keep);
+  EXPECT_TRUE(cfg.pool.init);
+  EXPECT_EQ(cfg.health.path, "/healthz");
+  EXPECT_EQ(cfg.health.interval, 250ms);
+  EXPECT_EQ(cfg.health.unhealthy_after, 3u);
+  EXPECT_EQ(cfg.health.healthy_after, 2u);
+  EXPECT_EQ(cfg.restart.backoff, 200ms);
+  EXPECT_EQ(cfg.restart.max_backoff, 5s);
+  EXPECT_EQ(cfg.scaling.interval, 2s);
+  EXPECT_EQ(cfg.scaling.requests_per_container, 5u);
+  EXPECT_EQ(cfg.scaling.start, scaling_start::startup);
+  EXPECT_EQ(cfg.scaling.scale_down_after, 2u);
+  EXPECT_EQ(cfg.scaling.max_step, 1u);
+  EXPECT_EQ(cfg.docker.socket, "/tmp/docker.sock");
+  EXPECT_EQ(cfg.log_level, log::level::debug);
+}
+
+TEST(config, syntax_error_names_file_line_and_column) {
+  auto err = parse_bad("[pool]\nname = \"acts\"\nstart_port = = 3\n");
+  EXPECT_EQ(err.file, "test.toml");
+  EXPECT_EQ(err.line, 3u);
+  EXPECT_GT(err.column, 0u);
+  EXPECT_NE(err.render().find("test.toml:3:"), std::string::npos) << err.render();
+  EXPECT_NE(err.message.find("syntax error"), std::string::npos);
+}
+
+TEST(config, unknown_key_is_named_with_its_position) {
+  auto err = parse_bad("[pool]\nname = \"acts\"\n  start_prot = 8000\n");
+  EXPECT_EQ(err.line, 3u);
+  EXPECT_EQ(err.column, 3u);
+  EXPECT_EQ(err.key, "[pool] start_prot");
+  EXPECT_EQ(err.message, "unknown key");
+  EXPECT_EQ(err.render(), "test.toml:3:3: [pool] start_prot: unknown key");
+}
+
+TEST(config, unknown_section_is_rejected) {
+  auto err = parse_bad("[pools]\nname = \"x\"\n");
+  EXPECT_EQ(err.key, "[pools]");
+  EXPECT_EQ(err.line, 1u);
+}
+
+TEST(config, wrong_type_says_what_was_expected) {
+  auto err = parse_bad("[pool]\nstart_port = \"8000\"\n");
+  EXPECT_EQ(err.key, "[pool] start_port");
+  EXPECT_EQ(err.line, 2u);
+  EXPECT_EQ(err.column, 14u);
+  EXPECT_EQ(err.message, "expected an integer, got a string");
+}
+
+TEST(config, port_out_of_range_is_rejected) {
+  auto err = parse_bad("[pool]\nstart_port = 70000\n");
+  EXPECT_EQ(err.key, "[pool] start_port");
+  EXPECT_NE(err.message.find("between 1 and 65535"), std::string::npos);
+  err = parse_bad("[proxy]\nlisten = \"127.0.0.1:99999\"\n");
+  EXPECT_EQ(err.key, "[proxy] listen");
+  err = parse_bad("[pool]\nstart_port = 65530\nmax_containers = 10\n");
+  EXPECT_EQ(err.key, "[pool] max_containers");
+  EXPECT_EQ(err.line, 3u);
+}
+
+TEST(config, min_above_max_is_rejected_at_the_later_key) {
+  auto err = parse_bad("[pool]\nmax_containers = 2\nmin_containers = 3\n");
+  EXPECT_EQ(err.key, "[pool] min_containers");
+  EXPECT_EQ(err.line, 3u);
+  EXPECT_NE(err.message.find("larger than max_containers"), std::string::npos);
+}
+
+TEST(config, zero_interval_is_rejected) {
+  auto err = parse_bad("[health]\ninterval = \"0s\"\n");
+  EXPECT_EQ(err.key, "[health] interval");
+  EXPECT_EQ(err.message, "must be longer than zero");
+  err = parse_bad("[scaling]\ninterval = \"0ms\"\n");
+  EXPECT_EQ(err.key, "[scaling] interval");
+}
+
+TEST(config, malformed_durations_and_sizes_are_rejected) {
+  EXPECT_EQ(parse_bad("[health]\ntimeout = \"5 seconds\"\n").key, "[health] timeout");
+  EXPECT_EQ(parse_bad("[health]\ntimeout = 5\n").key, "[health] timeout");
+  EXPECT_EQ(parse_bad("[proxy]\nmax_body = \"lots\"\n").key, "[proxy] max_body");
+  EXPECT_EQ(parse_bad("[proxy]\nmax_body = 0\n").key, "[proxy] max_body");
+}
+
+TEST(config, bad_enums_and_addresses_are_rejected) {
+  EXPECT_EQ(parse_bad("[pool]\non_exit = \"delete\"\n").key, "[pool] on_exit");
+  EXPECT_EQ(parse_bad("[scaling]\nstart = \"later\"\n").key, "[scaling] start");
+  EXPECT_EQ(parse_bad("[log]\nlevel = \"loud\"\n").key, "[log] level");
+  EXPECT_EQ(parse_bad("[proxy]\nlisten = \"example.com:80\"\n").key, "[proxy] listen");
+  EXPECT_EQ(parse_bad("[proxy]\nlisten = \"8080\"\n").key, "[proxy] listen");
+}
+
+TEST(config, conflicting_ports_are_rejected) {
+  EXPECT_EQ(parse_bad("[proxy]\nlisten = \"127.0.0.1:8003\"\n").key, "[proxy] listen");
+  EXPECT_EQ(parse_bad("[admin]\nlisten = \"127.0.0.1:8080\"\n").key, "[admin] listen");
+}
+
+TEST(config, bad_pool_name_env_and_paths_are_rejected) {
+  EXPECT_EQ(parse_bad("[pool]\nname = \"my pool\"\n").key, "[pool] name");
+  EXPECT_EQ(parse_bad("[pool]\nenv = { PORT = \"1\" }\n").key, "[pool] env");
+  EXPECT_EQ(parse_bad("[pool]\nenv = { A = 1 }\n").key, "[pool] env");
+  EXPECT_EQ(parse_bad("[health]\npath = \"health\"\n").key, "[health] path");
+  EXPECT_EQ(parse_bad("[restart]\nbackoff = \"10s\"\nmax_backoff = \"1s\"\n").key,
+            "[restart] max_backoff");
+}
+
+TEST(config, missing_file_is_an_error_naming_it) {
+  auto result = load_config("/nonexistent/corral.toml");
+  ASSERT_TRUE(std::holds_alternative<config_error>(result));
+  EXPECT_EQ(std::get<config_error>(result).render(),
+            "/nonexistent/corral.toml: cannot open the file");
+}

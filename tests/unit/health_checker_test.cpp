@@ -1,0 +1,194 @@
+// The HEALTH CHECKER on the test scheduler with a fake prober: thresholds,
+// transitions (reported once), start timeout, re-checks, stale answers.
+#include "actors/health_checker.hpp"
+
+#include "tests/unit/actor_test.hpp"
+#include "tests/unit/fakes.hpp"
+#include "tests/unit/recorders.hpp"
+
+using namespace corral;
+using namespace corral::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+class health_checker_test : public actor_test {
+protected:
+  void spawn_checker(uint32_t healthy_after = 1, uint32_t unhealthy_after = 1) {
+    health_settings settings;
+    settings.interval = 1s;
+    settings.timeout = 500ms;
+    settings.start_interval = 50ms;
+    settings.start_timeout = 2s;
+    settings.healthy_after = healthy_after;
+    settings.unhealthy_after = unhealthy_after;
+    rec = std::make_shared<recording>();
+    listener = sys.spawn(record_health_events, rec);
+    hc = sys.spawn(health_checker, listener, probes, settings);
+    run();
+  }
+
+  ~health_checker_test() override {
+    // A periodic actor must be stopped, or ~actor_system never returns.
+    caf::anon_send_exit(hc, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(listener, caf::exit_reason::user_shutdown);
+    run();
+    probes->clear();
+  }
+
+  void watch(uint16_t port, const std::string& id) {
+    self->send(hc, atom::watch_v, port, id);
+    run();
+  }
+
+  void answer(uint16_t port, bool passed) {
+    probes->answer(port, passed);
+    run();
+  }
+
+  /// Watches `port` and lets it pass its first probe.
+  void make_ready(uint16_t port, const std::string& id) {
+    watch(port, id);
+    answer(port, true);
+    ASSERT_TRUE(rec->heard("healthy " + std::to_string(port) + " " + id));
+    rec->events.clear();
+  }
+
+  std::shared_ptr<fake_prober> probes = std::make_shared<fake_prober>();
+  std::shared_ptr<recording> rec;
+  health_listener_actor listener;
+  health_checker_actor hc;
+};
+
+} // namespace
+
+TEST_F(health_checker_test, new_container_is_probed_at_once) {
+  spawn_checker();
+  watch(8000, "c1");
+  EXPECT_EQ(probes->pending(8000), 1u);
+}
+
+TEST_F(health_checker_test, first_passing_probe_reports_healthy_once) {
+  spawn_checker();
+  watch(8000, "c1");
+  answer(8000, true);
+  EXPECT_EQ(rec->events, (std::vector<std::string>{"healthy 8000 c1"}));
+  advance(1s); // the fault check interval: probes ready containers
+  EXPECT_EQ(probes->pending(8000), 1u);
+  answer(8000, true);
+  EXPECT_EQ(rec->events.size(), 1u); // transitions only, not every probe
+}
+
+TEST_F(health_checker_test, healthy_after_needs_that_many_passes_in_a_row) {
+  spawn_checker(3, 1);
+  watch(8000, "c1");
+  answer(8000, true);
+  advance(50ms);
+  answer(8000, true);
+  EXPECT_TRUE(rec->events.empty());
+  advance(50ms);
+  answer(8000, true);
+  EXPECT_EQ(rec->events, (std::vector<std::string>{"healthy 8000 c1"}));
+}
+
+TEST_F(health_checker_test, starting_container_is_probed_at_the_fast_interval) {
+  spawn_checker();
+  watch(8000, "c1");
+  answer(8000, false); // not listening yet
+  EXPECT_EQ(probes->pending(8000), 0u);
+  advance(50ms);
+  EXPECT_EQ(probes->pending(8000), 1u);
+  answer(8000, false);
+  advance(50ms);
+  answer(8000, true);
+  EXPECT_EQ(rec->events, (std::vector<std::string>{"healthy 8000 c1"}));
+}
+
+TEST_F(health_checker_test, failures_while_starting_are_not_unhealthy_until_start_timeout) {
+  spawn_checker();
+  watch(8000, "c1");
+  for (int i = 0; i < 39; ++i) { // 1.95 s of refused probes
+    answer(8000, false);
+    advance(50ms);
+  }
+  EXPECT_TRUE(rec->events.empty());
+  answer(8000, false);
+  advance(50ms); // 2 s: the start timeout
+  ASSERT_EQ(rec->events.size(), 2u);
+  EXPECT_EQ(rec->events[0], "unhealthy 8000 c1");
+  EXPECT_NE(rec->events[1].find("not ready within the start timeout"), std::string::npos);
+  EXPECT_NE(rec->events[1].find("status 500"), std::string::npos); // the last probe's reason
+}
+
+TEST_F(health_checker_test, ready_container_fails_on_its_first_failed_probe_by_default) {
+  spawn_checker();
+  make_ready(8000, "c1");
+  advance(1s);
+  answer(8000, false);
+  EXPECT_EQ(rec->events, (std::vector<std::string>{"unhealthy 8000 c1", "reason status 500"}));
+  advance(1s); // reported once: a failed target is not probed again
+  EXPECT_EQ(probes->pending(8000), 0u);
+}
+
+TEST_F(health_checker_test, unhealthy_after_counts_consecutive_failures) {
+  spawn_checker(1, 3);
+  make_ready(8000, "c1");
+  for (int round = 0; round < 2; ++round) {
+    advance(1s);
+    answer(8000, false);
+  }
+  advance(1s);
+  answer(8000, true); // the streak resets
+  for (int round = 0; round < 2; ++round) {
+    advance(1s);
+    answer(8000, false);
+  }
+  EXPECT_TRUE(rec->events.empty());
+  advance(1s);
+  answer(8000, false);
+  EXPECT_TRUE(rec->heard("unhealthy 8000 c1"));
+}
+
+TEST_F(health_checker_test, hung_container_never_delays_the_others) {
+  spawn_checker();
+  make_ready(8000, "c1");
+  make_ready(8001, "c2");
+  advance(1s);
+  // 8000 hangs: its probe never answers (the prober's own timeout would
+  // answer it; here it simply stays out). 8001 answers and is judged.
+  answer(8001, false);
+  EXPECT_EQ(rec->events, (std::vector<std::string>{"unhealthy 8001 c2", "reason status 500"}));
+  advance(1s);
+  // No second probe piles up on the hung one.
+  EXPECT_EQ(probes->pending(8000), 1u);
+}
+
+TEST_F(health_checker_test, recheck_takes_a_ready_container_back_to_fast_probes) {
+  spawn_checker();
+  make_ready(8000, "c1");
+  self->send(hc, atom::recheck_v, uint16_t{8000});
+  run();
+  EXPECT_EQ(probes->pending(8000), 1u);
+  answer(8000, true);
+  EXPECT_EQ(rec->events, (std::vector<std::string>{"healthy 8000 c1"}));
+  rec->events.clear();
+  self->send(hc, atom::recheck_v, uint16_t{8000});
+  run();
+  answer(8000, false);
+  EXPECT_TRUE(rec->heard("unhealthy 8000 c1"));
+}
+
+TEST_F(health_checker_test, answer_for_an_unwatched_or_rewatched_port_is_ignored) {
+  spawn_checker();
+  watch(8000, "c1");
+  self->send(hc, atom::unwatch_v, uint16_t{8000});
+  run();
+  answer(8000, true);
+  EXPECT_TRUE(rec->events.empty());
+  watch(8000, "c2"); // a stale probe of c1 must not make c2 healthy
+  auto stale = probes->pending(8000);
+  EXPECT_EQ(stale, 1u);
+  watch(8000, "c3");
+  answer(8000, true); // answers both c2's and c3's probes
+  EXPECT_EQ(rec->events, (std::vector<std::string>{"healthy 8000 c3"}));
+}

@@ -1,0 +1,449 @@
+// The SUPERVISOR with its real balancer, health checker, scaler and container
+// actors, against a fake runtime and a fake prober, on the test scheduler:
+// start-up, replacement on the same port, backoff, scaling, drain, shutdown.
+#include "actors/balancer.hpp"
+#include "actors/supervisor.hpp"
+
+#include "tests/unit/actor_test.hpp"
+#include "tests/unit/fakes.hpp"
+
+using namespace corral;
+using namespace corral::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct ignore_ports : port_sink {
+  void deliver(std::vector<uint16_t>) override {
+  }
+};
+
+class supervisor_test : public actor_test {
+protected:
+  supervisor_test() {
+    cfg.pool.name = "acts";
+    cfg.pool.start_port = 8000;
+    cfg.pool.min_containers = 1;
+    cfg.pool.max_containers = 10;
+    cfg.health.interval = 1s;
+    cfg.health.start_interval = 50ms;
+    cfg.health.start_timeout = 30s;
+    cfg.restart.backoff = 1s;
+    cfg.restart.max_backoff = 30s;
+    cfg.scaling.interval = 120s;
+    cfg.scaling.drain_timeout = 10s;
+    cfg.detach_containers = false; // the fake runtime never blocks
+  }
+
+  ~supervisor_test() override {
+    if (sup) {
+      caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+      run();
+    }
+    probes->clear();
+  }
+
+  /// Starts the pool with min_containers = `min_size`.
+  void start_with_min(uint32_t min_size) {
+    cfg.pool.min_containers = min_size;
+    sup = sys.spawn(supervisor, cfg, rt, probes);
+    run();
+  }
+
+  /// Starts the pool with min_containers = 1, then scales it to `size`, so
+  /// tests can scale down again.
+  void start(uint32_t size = 1) {
+    start_with_min(1);
+    if (size > 1)
+      scale(size);
+  }
+
+  supervisor_state& st() {
+    return state_of<supervisor_state>(sup);
+  }
+
+  slot& slot_at(uint16_t port) {
+    return st().slots.at(port);
+  }
+
+  std::vector<uint16_t> rotation() {
+    return state_of<balancer_state>(st().balancer).rotation.ports();
+  }
+
+  std::vector<uint16_t> slot_ports() {
+    std::vector<uint16_t> ports;
+    for (auto& [port, s] : st().slots)
+      ports.push_back(port);
+    return ports;
+  }
+
+  /// Answers the pending probes of `ports` with a pass.
+  void pass(std::initializer_list<uint16_t> ports) {
+    for (auto port : ports)
+      probes->answer(port, true);
+    run();
+  }
+
+  void fail_probe(uint16_t port) {
+    probes->answer(port, false);
+    run();
+  }
+
+  void died(uint16_t port) {
+    self->send(sup, atom::died_v, port, slot_at(port).container_id, int32_t{137}, false);
+    run();
+  }
+
+  void scale(uint32_t n) {
+    EXPECT_EQ(ask<uint32_t>(sup, atom::scale_v, n), std::min(n, cfg.pool.max_containers));
+  }
+
+  /// `n` requests are handed a port and are still in flight.
+  void requests_in_flight(uint32_t n) {
+    self->send(st().balancer, atom::next_v,
+               port_ask{n, 0, {}, {}, std::make_shared<ignore_ports>()});
+    run();
+  }
+
+  void finish(std::vector<uint16_t> ports) {
+    self->send(st().balancer, atom::next_v, port_ask{0, 0, std::move(ports), {}, nullptr});
+    run();
+  }
+
+  std::vector<std::string> names(std::initializer_list<uint16_t> ports) {
+    std::vector<std::string> result;
+    for (auto port : ports)
+      result.push_back("acts-" + std::to_string(port));
+    return result;
+  }
+
+  supervisor_config cfg;
+  std::shared_ptr<fake_runtime> rt = std::make_shared<fake_runtime>();
+  std::shared_ptr<fake_prober> probes = std::make_shared<fake_prober>();
+  supervisor_actor sup;
+};
+
+} // namespace
+
+TEST_F(supervisor_test, starts_min_containers_on_consecutive_ports) {
+  start_with_min(3);
+  EXPECT_EQ(rt->running(), names({8000, 8001, 8002}));
+  auto& spec = rt->containers.at(rt->id_of("acts-8001")).spec;
+  EXPECT_EQ(spec.port, 8001);
+  EXPECT_EQ(spec.labels.at("corral.pool"), "acts");
+  EXPECT_EQ(spec.labels.at("corral.port"), "8001");
+  EXPECT_EQ(spec.volume, "acts-data");
+}
+
+TEST_F(supervisor_test, container_joins_the_balancer_only_after_its_first_passing_probe) {
+  start(2);
+  EXPECT_TRUE(rotation().empty());
+  EXPECT_EQ(slot_at(8000).phase, slot_phase::starting);
+  fail_probe(8000); // not listening yet
+  EXPECT_TRUE(rotation().empty());
+  pass({8001});
+  EXPECT_EQ(rotation(), (std::vector<uint16_t>{8001}));
+  advance(50ms);
+  pass({8000});
+  EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000, 8001}));
+  EXPECT_EQ(slot_at(8000).phase, slot_phase::ready);
+}
+
+TEST_F(supervisor_test, dead_container_is_replaced_on_the_same_port) {
+  start(2);
+  pass({8000, 8001});
+  auto old_id = slot_at(8000).container_id;
+  // Routing must stop before the container is touched.
+  std::vector<uint16_t> rotation_at_remove;
+  bool removed = false;
+  rt->on_remove = [&](const std::string& id) {
+    if (id == old_id) {
+      removed = true;
+      rotation_at_remove = rotation();
+    }
+  };
+  died(8000);
+  EXPECT_TRUE(removed);
+  EXPECT_EQ(rotation_at_remove, (std::vector<uint16_t>{8001}));
+  auto new_id = slot_at(8000).container_id;
+  EXPECT_NE(new_id, old_id);
+  EXPECT_EQ(rt->running(), names({8000, 8001}));
+  EXPECT_EQ(rotation(), (std::vector<uint16_t>{8001})); // not before its probe
+  pass({8000});
+  EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000, 8001}));
+  EXPECT_EQ(slot_at(8000).restarts, 1u);
+}
+
+TEST_F(supervisor_test, unhealthy_container_is_killed_and_replaced_on_the_same_port) {
+  start(1);
+  pass({8000});
+  auto old_id = slot_at(8000).container_id;
+  advance(1s); // the fault check
+  fail_probe(8000);
+  EXPECT_EQ(rt->count("remove " + old_id), 1u);
+  EXPECT_EQ(rt->count("create acts-8000"), 2u);
+  EXPECT_EQ(slot_at(8000).phase, slot_phase::starting);
+  EXPECT_NE(slot_at(8000).last_error.find("health check failed"), std::string::npos);
+  pass({8000});
+  EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000}));
+}
+
+TEST_F(supervisor_test, death_of_an_old_container_is_ignored) {
+  start(1);
+  pass({8000});
+  auto old_id = slot_at(8000).container_id;
+  died(8000);
+  pass({8000});
+  self->send(sup, atom::died_v, uint16_t{8000}, old_id, int32_t{137}, false);
+  run();
+  EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000}));
+  EXPECT_EQ(rt->count("create acts-8000"), 2u);
+}
+
+TEST_F(supervisor_test, death_reported_before_start_completes_fails_the_slot) {
+  cfg.pool.min_containers = 1;
+  sup = sys.spawn(supervisor, cfg, rt, probes);
+  // Let only the supervisor run: the container actor has not launched yet,
+  // so the die event is the first thing the supervisor hears about "c1".
+  sched.prioritize(sup);
+  sched.run_once();
+  self->send(sup, atom::died_v, uint16_t{8000}, std::string{"c1"}, int32_t{1}, false);
+  run();
+  EXPECT_EQ(rt->count("remove c1"), 1u);
+  EXPECT_EQ(rt->count("create acts-8000"), 2u);
+  EXPECT_EQ(slot_at(8000).last_error, "exited right after it started");
+}
+
+TEST_F(supervisor_test, slot_that_keeps_failing_backs_off_exponentially) {
+  start(2);
+  pass({8000});
+  // 8001 dies at once, every time, without ever passing a probe.
+  died(8001); // streak 1: replaced at once
+  EXPECT_EQ(rt->count("create acts-8001"), 2u);
+  died(8001); // streak 2: waits 1 s
+  EXPECT_EQ(slot_at(8001).phase, slot_phase::waiting);
+  advance(999ms);
+  EXPECT_EQ(rt->count("create acts-8001"), 2u);
+  advance(1ms);
+  EXPECT_EQ(rt->count("create acts-8001"), 3u);
+  died(8001); // streak 3: waits 2 s
+  advance(1999ms);
+  EXPECT_EQ(rt->count("create acts-8001"), 3u);
+  advance(1ms);
+  EXPECT_EQ(rt->count("create acts-8001"), 4u);
+  // The healthy slot keeps serving throughout.
+  EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000}));
+  EXPECT_EQ(slot_at(8000).restarts, 0u);
+  // Once a replacement passes, the streak resets: the next death is
+  // replaced at once again.
+  pass({8001});
+  EXPECT_EQ(slot_at(8001).streak, 0u);
+  died(8001);
+  EXPECT_EQ(rt->count("create acts-8001"), 5u);
+}
+
+TEST_F(supervisor_test, backoff_is_capped_at_max_backoff) {
+  cfg.restart.max_backoff = 3s;
+  start(1);
+  for (int i = 0; i < 4; ++i) {
+    died(8000);
+    advance(3s);
+  }
+  auto creates = rt->count("create acts-8000");
+  died(8000); // streak 5 would wait 8 s uncapped
+  advance(2999ms);
+  EXPECT_EQ(rt->count("create acts-8000"), creates);
+  advance(1ms);
+  EXPECT_EQ(rt->count("create acts-8000"), creates + 1);
+}
+
+TEST_F(supervisor_test, container_that_cannot_be_created_is_retried_with_backoff) {
+  rt->create_failures.push_back({runtime_errc::image_missing, "image \"acts:latest\" is missing", 404});
+  rt->create_failures.push_back({runtime_errc::image_missing, "image \"acts:latest\" is missing", 404});
+  start(1);
+  // First failure: again at once; second: after the backoff.
+  EXPECT_EQ(rt->count("create acts-8000"), 2u);
+  EXPECT_EQ(slot_at(8000).phase, slot_phase::waiting);
+  EXPECT_NE(slot_at(8000).last_error.find("missing"), std::string::npos);
+  advance(1s);
+  EXPECT_EQ(rt->count("create acts-8000"), 3u);
+  pass({8000});
+  EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000}));
+}
+
+TEST_F(supervisor_test, leftover_container_with_the_same_name_is_cleared) {
+  container_spec leftover;
+  leftover.name = "acts-8000";
+  ASSERT_TRUE(rt->create(leftover));
+  start(1);
+  EXPECT_EQ(rt->count("remove acts-8000"), 1u);
+  EXPECT_EQ(rt->running(), names({8000}));
+}
+
+TEST_F(supervisor_test, scale_up_takes_the_lowest_free_ports) {
+  start(1);
+  pass({8000});
+  scale(3);
+  EXPECT_EQ(rt->running(), names({8000, 8001, 8002}));
+  pass({8001, 8002});
+  EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000, 8001, 8002}));
+}
+
+TEST_F(supervisor_test, scale_up_keeps_the_port_of_a_slot_waiting_to_restart) {
+  start(2);
+  pass({8000});
+  died(8001);
+  died(8001); // now waiting in backoff: still a member of the pool
+  ASSERT_EQ(slot_at(8001).phase, slot_phase::waiting);
+  scale(3);
+  EXPECT_EQ(slot_ports(), (std::vector<uint16_t>{8000, 8001, 8002}));
+  EXPECT_EQ(slot_at(8002).phase, slot_phase::starting);
+}
+
+TEST_F(supervisor_test, scale_down_drains_and_removes_the_highest_ports_first) {
+  start(3);
+  pass({8000, 8001, 8002});
+  auto id1 = slot_at(8001).container_id;
+  auto id2 = slot_at(8002).container_id;
+  scale(1);
+  EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000}));
+  EXPECT_EQ(slot_ports(), (std::vector<uint16_t>{8000}));
+  EXPECT_EQ(rt->running(), names({8000}));
+  // Graceful: stopped, then removed; highest first.
+  auto stop2 = std::find(rt->calls.begin(), rt->calls.end(), "stop " + id2);
+  auto stop1 = std::find(rt->calls.begin(), rt->calls.end(), "stop " + id1);
+  ASSERT_NE(stop2, rt->calls.end());
+  ASSERT_NE(stop1, rt->calls.end());
+  EXPECT_LT(stop2, stop1);
+}
+
+TEST_F(supervisor_test, drain_waits_for_requests_in_flight) {
+  start(2);
+  pass({8000, 8001});
+  requests_in_flight(2); // one on each port
+  scale(1);
+  EXPECT_EQ(slot_at(8001).phase, slot_phase::draining);
+  EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000}));
+  EXPECT_EQ(rt->running(), names({8000, 8001})); // still serving its request
+  finish({8001});
+  EXPECT_EQ(rt->running(), names({8000}));
+  EXPECT_EQ(slot_ports(), (std::vector<uint16_t>{8000}));
+}
+
+TEST_F(supervisor_test, drain_ends_at_the_drain_timeout) {
+  start(2);
+  pass({8000, 8001});
+  requests_in_flight(2);
+  scale(1);
+  advance(9s);
+  EXPECT_EQ(rt->running(), names({8000, 8001}));
+  advance(1s);
+  EXPECT_EQ(rt->running(), names({8000}));
+}
+
+TEST_F(supervisor_test, scale_up_during_a_drain_keeps_the_draining_container) {
+  start(2);
+  pass({8000, 8001});
+  requests_in_flight(2);
+  scale(1);
+  auto id = slot_at(8001).container_id;
+  scale(2);
+  EXPECT_EQ(slot_at(8001).phase, slot_phase::ready);
+  EXPECT_EQ(slot_at(8001).container_id, id);
+  EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000, 8001}));
+  finish({8001});
+  EXPECT_EQ(rt->running(), names({8000, 8001}));
+  EXPECT_EQ(rt->count("create acts-8001"), 1u);
+}
+
+TEST_F(supervisor_test, scale_down_during_a_replacement_cancels_the_replacement) {
+  start(3);
+  pass({8000, 8001, 8002});
+  died(8002); // being replaced: the new container is starting
+  ASSERT_EQ(slot_at(8002).phase, slot_phase::starting);
+  scale(2);
+  EXPECT_EQ(slot_ports(), (std::vector<uint16_t>{8000, 8001}));
+  EXPECT_EQ(rt->running(), names({8000, 8001}));
+  pass({8002}); // a late probe answer changes nothing
+  EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000, 8001}));
+}
+
+TEST_F(supervisor_test, scale_down_of_a_slot_in_backoff_drops_it) {
+  start(2);
+  pass({8000});
+  died(8001);
+  died(8001);
+  ASSERT_EQ(slot_at(8001).phase, slot_phase::waiting);
+  scale(1);
+  EXPECT_EQ(slot_ports(), (std::vector<uint16_t>{8000}));
+  advance(30s); // the cancelled restart never fires
+  EXPECT_EQ(slot_ports(), (std::vector<uint16_t>{8000}));
+  EXPECT_EQ(rt->running(), names({8000}));
+}
+
+TEST_F(supervisor_test, scale_is_clamped_to_min_and_max) {
+  cfg.pool.max_containers = 3;
+  start_with_min(2);
+  EXPECT_EQ(ask<uint32_t>(sup, atom::scale_v, uint32_t{9}), 3u);
+  EXPECT_EQ(ask<uint32_t>(sup, atom::scale_v, uint32_t{0}), 2u);
+  EXPECT_EQ(slot_ports(), (std::vector<uint16_t>{8000, 8001}));
+}
+
+TEST_F(supervisor_test, unreachable_port_is_rechecked_before_it_gets_traffic_again) {
+  start(2);
+  pass({8000, 8001});
+  // The proxy could not reach 8001.
+  self->send(st().balancer, atom::next_v, port_ask{0, 0, {}, {8001}, nullptr});
+  run();
+  EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000}));
+  EXPECT_EQ(slot_at(8001).phase, slot_phase::checking);
+  pass({8001}); // a transient hiccup: back in the rotation
+  EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000, 8001}));
+  self->send(st().balancer, atom::next_v, port_ask{0, 0, {}, {8001}, nullptr});
+  run();
+  fail_probe(8001); // really gone: replaced
+  EXPECT_EQ(rt->count("create acts-8001"), 2u);
+}
+
+TEST_F(supervisor_test, resync_replaces_containers_that_vanished_unseen) {
+  start(2);
+  pass({8000, 8001});
+  std::vector<observed_container> seen{{8000, slot_at(8000).container_id, true}};
+  self->send(sup, atom::resync_v, seen);
+  run();
+  EXPECT_EQ(rt->count("create acts-8001"), 2u);
+  EXPECT_EQ(slot_at(8001).last_error, "gone while the Docker events stream was down");
+  EXPECT_EQ(rt->count("create acts-8000"), 1u);
+}
+
+TEST_F(supervisor_test, shutdown_removes_every_container_then_answers) {
+  start(3);
+  pass({8000, 8001});
+  died(8001);
+  EXPECT_TRUE(ask<bool>(sup, atom::shutdown_v));
+  EXPECT_TRUE(rt->containers.empty());
+  EXPECT_TRUE(st().slots.empty());
+  EXPECT_TRUE(rotation().empty());
+}
+
+TEST_F(supervisor_test, shutdown_with_keep_leaves_containers_running) {
+  cfg.pool.on_exit = exit_policy::keep;
+  start(2);
+  pass({8000, 8001});
+  EXPECT_TRUE(ask<bool>(sup, atom::shutdown_v));
+  EXPECT_EQ(rt->running(), names({8000, 8001}));
+  EXPECT_TRUE(st().slots.empty());
+}
+
+TEST_F(supervisor_test, status_lists_every_slot) {
+  start(2);
+  pass({8000});
+  auto status = ask<pool_status>(sup, caf::get_atom_v, atom::status_v);
+  EXPECT_EQ(status.name, "acts");
+  EXPECT_EQ(status.desired, 2u);
+  ASSERT_EQ(status.slots.size(), 2u);
+  EXPECT_EQ(status.slots[0].port, 8000);
+  EXPECT_EQ(status.slots[0].state, "ready");
+  EXPECT_EQ(status.slots[1].state, "starting");
+  EXPECT_FALSE(status.slots[0].container_id.empty());
+}
