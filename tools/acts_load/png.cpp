@@ -130,11 +130,15 @@ std::string encode_png(std::uint32_t width, std::uint32_t height, std::string_vi
 }
 
 std::string noise_png(std::size_t target_bytes, std::mt19937_64& rng) {
-  // A near-square image of target/3 pixels; the PNG adds ~70 bytes plus one
-  // filter byte per row and 5 per 64 KiB block, well under a row's worth.
-  auto pixels = std::max<std::size_t>(target_bytes / 3, 1);
-  auto width = std::max<std::size_t>(static_cast<std::size_t>(std::sqrt(static_cast<double>(pixels))), 1);
-  auto height = std::max<std::size_t>(pixels / width, 1);
+  // The fixed part: signature 8, IHDR 25, IDAT framing 12, zlib header and
+  // Adler-32 6, IEND 12; then 5 bytes per stored block and 1 per row.
+  constexpr std::size_t fixed_bytes = 63;
+  auto blocks = target_bytes / max_stored_block + 1;
+  auto payload = target_bytes > fixed_bytes + 5 * blocks ? target_bytes - fixed_bytes - 5 * blocks : 4;
+  // A near-square image whose rows fill the payload; the result falls short
+  // of the target by less than one row (about sqrt(3 * target) bytes).
+  auto width = std::max<std::size_t>(static_cast<std::size_t>(std::sqrt(static_cast<double>(payload) / 3)), 1);
+  auto height = std::max<std::size_t>(payload / (width * 3 + 1), 1);
   std::string rgb(width * height * 3, '\0');
   // Eight noise bytes per draw: a megabyte of pixels costs about a millisecond.
   for (std::size_t i = 0; i < rgb.size(); i += 8) {

@@ -44,10 +44,13 @@ api_response count_response(std::int64_t n) {
   return json_response(200, "[" + std::to_string(n) + "]");
 }
 
-// Splits "/a/b/c" into {"a", "b", "c"}; "/" gives {}.
+// Splits "/a/b/c" into {"a", "b", "c"}; "/" gives {}. A path that does not
+// start with "/" gives {""}, which no route matches.
 std::vector<std::string_view> split_path(std::string_view path) {
   std::vector<std::string_view> segments;
-  if (path.empty() || path == "/")
+  if (path.empty() || path.front() != '/')
+    return {std::string_view{}};
+  if (path == "/")
     return segments;
   path.remove_prefix(1);
   for (;;) {
@@ -276,6 +279,11 @@ api_response api::dispatch(const api_request& request) {
     bool matches = true;
     for (std::size_t i = 0; i < pattern.size() && matches; ++i) {
       if (pattern[i] == "{}") {
+        // "/users/" names no user: an empty segment is not a parameter.
+        if (segments[i].empty()) {
+          matches = false;
+          break;
+        }
         auto decoded = percent_decode(segments[i]);
         if (!decoded)
           return error(400, "malformed percent-encoding in the path");
