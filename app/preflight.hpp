@@ -1,0 +1,29 @@
+// Checks made before corral creates anything, so that a dead daemon, a
+// missing image or a taken port stops it with one clear line and no
+// container left behind; and the clean-up of an earlier run's containers.
+#pragma once
+
+#include "actors/settings.hpp"
+#include "proxy/settings.hpp"
+#include "runtime/container_runtime.hpp"
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace corral {
+
+/// Nullopt when `ep` can be bound now; otherwise why not, e.g.
+/// "cannot listen on 127.0.0.1:8080 (proxy): address already in use".
+std::optional<std::string> check_listen(const endpoint& ep, std::string_view what);
+
+/// Nullopt when the engine answers and has the pool's image; otherwise the
+/// runtime's message, which says what to do.
+std::optional<std::string> check_docker(container_runtime& runtime, const pool_settings& pool);
+
+/// Removes every container labelled as this pool's, in parallel (adoption of
+/// a previous run's containers is not implemented: they are replaced).
+/// Returns how many were removed.
+result<size_t> remove_leftovers(container_runtime& runtime, const std::string& pool_name);
+
+} // namespace corral
