@@ -1,6 +1,8 @@
 // Tests of the real acts binary over real HTTP on loopback: health, crash, count, keep-alive, limits, signals.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "tests/acts/child_process.hpp"
@@ -132,6 +134,15 @@ TEST_F(acts_server_test, chunked_body_over_16_mib_is_413) {
   EXPECT_EQ(call("GET", "/api/v1/_health").status, 200);
 }
 
+TEST_F(acts_server_test, header_over_8_kib_is_431) {
+  http_connection connection{server.port()};
+  ASSERT_TRUE(connection.send(request_text("GET", "/api/v1/_health", {}, "X-Padding: " + std::string(9000, 'p') + "\r\n")));
+  auto reply = connection.read_reply();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 431);
+  EXPECT_EQ(call("GET", "/api/v1/_health").status, 200);
+}
+
 TEST_F(acts_server_test, garbage_bytes_are_400_and_the_process_survives) {
   for (std::string_view garbage : {std::string_view{"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 16},
                                    std::string_view{"HELLO THERE\r\n\r\n"},
@@ -185,6 +196,28 @@ TEST_F(acts_server_test, sigint_exits_0_within_a_second) {
   auto status = server.process().wait_exit(std::chrono::seconds(1));
   ASSERT_TRUE(status);
   EXPECT_EQ(*status, 0);
+}
+
+// scripts/build-images puts the binary alone into a FROM-scratch image: it
+// must not need a dynamic loader (an ELF PT_INTERP program header).
+TEST(acts_binary, is_statically_linked) {
+  std::ifstream in{ACTS_BINARY, std::ios::binary};
+  std::string elf((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(elf.size(), 64u);
+  ASSERT_EQ(elf.substr(0, 4), "\x7f" "ELF");
+  ASSERT_EQ(elf[4], 2) << "expected a 64-bit ELF";
+  auto read = [&](std::size_t at, std::size_t bytes) {
+    std::uint64_t value = 0;
+    for (std::size_t i = 0; i < bytes; ++i)
+      value |= std::uint64_t{static_cast<unsigned char>(elf[at + i])} << (8 * i);
+    return value;
+  };
+  auto program_headers = read(32, 8);
+  auto entry_size = read(54, 2);
+  auto entries = read(56, 2);
+  constexpr std::uint64_t pt_interp = 3;
+  for (std::uint64_t i = 0; i < entries; ++i)
+    EXPECT_NE(read(program_headers + i * entry_size, 4), pt_interp) << "acts asks for a dynamic loader";
 }
 
 // The pool's containers share one database file: a write through one is

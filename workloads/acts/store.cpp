@@ -175,6 +175,8 @@ store::store(const std::string& path) {
     // not just a killed container. Both settings are per connection.
     exec(db_, "PRAGMA synchronous=FULL");
     exec(db_, "PRAGMA foreign_keys=ON");
+    // A FROM-scratch image has no /tmp: keep SQLite's temporary tables in memory.
+    exec(db_, "PRAGMA temp_store=MEMORY");
     // Every process races to create the schema; the write lock serializes
     // them and the version check makes the losers' attempts no-ops. Reading
     // the version first keeps an up-to-date database from being written to
