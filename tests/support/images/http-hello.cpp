@@ -1,6 +1,8 @@
 // A tiny HTTP/1.1 server for tests: answers 200 to every request on
 // 127.0.0.1:$PORT and exits 0 promptly on SIGTERM (it runs as PID 1, where
 // signals without a handler are dropped and `docker stop` would wait).
+// With EXIT_ON_PORTS="8001,8003" it exits 3 at once when $PORT is listed:
+// one image whose slots crash-loop on some ports and serve on the others.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -12,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace {
 
@@ -63,6 +66,13 @@ int main() {
   if (port <= 0 || port > 65535) {
     std::fprintf(stderr, "http-hello: bad PORT %s\n", port_text);
     return 2;
+  }
+  if (const char* doomed = std::getenv("EXIT_ON_PORTS")) {
+    std::string list = std::string{","} + doomed + ",";
+    if (list.find("," + std::to_string(port) + ",") != std::string::npos) {
+      std::fprintf(stderr, "http-hello: port %d is in EXIT_ON_PORTS: exiting\n", port);
+      return 3;
+    }
   }
 
   // SIGTERM stays blocked except inside ppoll, which unblocks it atomically:

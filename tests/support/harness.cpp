@@ -1,0 +1,365 @@
+// The integration-test harness: corral as a child process, libcurl for HTTP,
+// docker_runtime for looking at and cleaning up the daemon.
+#include "tests/support/harness.hpp"
+
+#include "runtime/docker_runtime.hpp"
+#include "tests/support/docker_env.hpp"
+
+#include <boost/json.hpp>
+#include <curl/curl.h>
+
+#include <csignal>
+#include <cstdio>
+#include <fcntl.h>
+#include <fstream>
+#include <sstream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CORRAL_BINARY
+#  error "CORRAL_BINARY must name the corral executable"
+#endif
+
+namespace corral::test {
+
+bool wait_until(std::chrono::milliseconds deadline, const std::function<bool()>& ok,
+                std::chrono::milliseconds step) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  for (;;) {
+    if (ok())
+      return true;
+    if (std::chrono::steady_clock::now() >= until)
+      return false;
+    std::this_thread::sleep_for(step);
+  }
+}
+
+// -- HTTP --------------------------------------------------------------------------
+
+namespace {
+
+struct curl_global {
+  curl_global() {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+  }
+};
+
+void ensure_curl() {
+  static curl_global once;
+}
+
+size_t append_body(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+size_t collect_header(char* data, size_t size, size_t n, void* out) {
+  std::string line(data, size * n);
+  auto colon = line.find(':');
+  if (colon != std::string::npos) {
+    auto key = line.substr(0, colon);
+    for (auto& c : key)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.erase(0, 1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n'))
+      value.pop_back();
+    (*static_cast<std::map<std::string, std::string>*>(out))[key] = value;
+  }
+  return size * n;
+}
+
+} // namespace
+
+http_client::http_client() {
+  ensure_curl();
+  handle_ = curl_easy_init();
+}
+
+http_client::~http_client() {
+  curl_easy_cleanup(static_cast<CURL*>(handle_));
+}
+
+http_response http_client::request(const std::string& method, const std::string& url,
+                                   const std::string& body,
+                                   const std::vector<std::string>& headers,
+                                   std::chrono::milliseconds timeout) {
+  auto* h = static_cast<CURL*>(handle_);
+  http_response out;
+  curl_easy_reset(h);
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, append_body);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &out.body);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, collect_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, &out.headers);
+  if (method == "HEAD")
+    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  }
+  curl_slist* list = nullptr;
+  list = curl_slist_append(list, "Expect:"); // no 100-continue round trip
+  for (auto& header : headers)
+    list = curl_slist_append(list, header.c_str());
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
+  auto rc = curl_easy_perform(h);
+  curl_slist_free_all(list);
+  if (rc != CURLE_OK) {
+    out.error = curl_easy_strerror(rc);
+    return out;
+  }
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out.status);
+  return out;
+}
+
+http_response http(const std::string& method, const std::string& url, const std::string& body,
+                   const std::vector<std::string>& headers, std::chrono::milliseconds timeout) {
+  http_client client;
+  return client.request(method, url, body, headers, timeout);
+}
+
+int64_t json_count(const std::string& body) {
+  boost::system::error_code ec;
+  auto value = boost::json::parse(body, ec);
+  if (ec || !value.is_array() || value.as_array().size() != 1
+      || !value.as_array()[0].is_int64())
+    return -1;
+  return value.as_array()[0].as_int64();
+}
+
+// -- load -----------------------------------------------------------------------------
+
+uint64_t load_result::failed() const {
+  uint64_t n = 0;
+  for (auto& [kind, count] : failures)
+    n += count;
+  return n;
+}
+
+std::string load_result::summary() const {
+  std::ostringstream out;
+  out << sent << " sent, " << ok << " ok";
+  if (failed() > 0) {
+    out << ", " << failed() << " failed:";
+    for (auto& [kind, count] : failures)
+      out << ' ' << kind << " x" << count;
+  }
+  return out.str();
+}
+
+load_generator::load_generator(std::string url, unsigned threads,
+                               std::chrono::milliseconds pause)
+  : url_(std::move(url)), pause_(pause) {
+  for (unsigned i = 0; i < threads; ++i)
+    threads_.emplace_back([this] {
+      http_client client;
+      while (!stopping_.load()) {
+        auto answer = client.get(url_);
+        {
+          std::lock_guard<std::mutex> guard{mutex_};
+          ++result_.sent;
+          if (answer.status >= 200 && answer.status < 300)
+            ++result_.ok;
+          else if (answer.status != 0)
+            ++result_.failures["status " + std::to_string(answer.status)];
+          else
+            ++result_.failures["no response: " + answer.error];
+        }
+        ++answered_;
+        if (pause_.count() > 0)
+          std::this_thread::sleep_for(pause_); // pacing, not synchronisation
+      }
+    });
+}
+
+load_generator::~load_generator() {
+  stop();
+}
+
+load_result load_generator::stop() {
+  stopping_ = true;
+  for (auto& t : threads_)
+    if (t.joinable())
+      t.join();
+  std::lock_guard<std::mutex> guard{mutex_};
+  return result_;
+}
+
+// -- Docker -----------------------------------------------------------------------------
+
+namespace {
+
+docker_runtime& daemon() {
+  static docker_runtime runtime{docker_socket()};
+  return runtime;
+}
+
+} // namespace
+
+std::vector<container_info> pool_containers(const std::string& pool) {
+  auto found = daemon().list({{labels::pool, pool}});
+  return found ? *found : std::vector<container_info>{};
+}
+
+std::vector<std::string> running_names(const std::string& pool) {
+  std::vector<std::string> names;
+  for (auto& c : pool_containers(pool))
+    if (c.status == container_status::running)
+      names.push_back(c.name);
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+void remove_pool(const std::string& pool, const std::string& volume) {
+  for (auto& c : pool_containers(pool))
+    daemon().remove(c.id, true);
+  if (!volume.empty())
+    daemon().remove_volume(volume);
+}
+
+bool docker_kill(const std::string& name_or_id) {
+  return static_cast<bool>(daemon().kill(name_or_id, "SIGKILL"));
+}
+
+// -- corral ------------------------------------------------------------------------------
+
+std::string test_config(const std::string& pool, const test_ports& ports,
+                        const std::string& pool_extra, const std::string& extra) {
+  std::ostringstream out;
+  out << "[proxy]\nlisten = \"127.0.0.1:" << ports.proxy << "\"\n"
+      << "[admin]\nlisten = \"127.0.0.1:" << ports.admin << "\"\n"
+      << "[pool]\nname = \"" << pool << "\"\nimage = \"acts:latest\"\n"
+      << "start_port = " << ports.pool_start << "\nvolume = \"" << pool << "-data\"\n"
+      << "stop_timeout = \"2s\"\n"
+      << pool_extra << "\n"
+      << "[docker]\nsocket = \"" << docker_socket() << "\"\n"
+      << extra << "\n";
+  return out.str();
+}
+
+corral_process::corral_process(std::string pool, std::string toml, test_ports ports,
+                               std::string volume)
+  : pool_(std::move(pool)), volume_(std::move(volume)), ports_(ports) {
+  if (volume_.empty())
+    volume_ = pool_ + "-data";
+  auto stem = std::string{"/tmp/corral-test-"} + pool_;
+  config_path_ = stem + ".toml";
+  log_path_ = stem + ".log";
+  std::ofstream{config_path_} << toml;
+  std::ofstream{log_path_, std::ios::trunc};
+}
+
+corral_process::~corral_process() {
+  if (pid_ > 0 && running()) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  remove_pool(pool_, volume_);
+  std::remove(config_path_.c_str());
+}
+
+bool corral_process::start(std::chrono::milliseconds deadline) {
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    int fd = ::open(log_path_.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0644);
+    ::dup2(fd, STDOUT_FILENO);
+    ::dup2(fd, STDERR_FILENO);
+    ::execl(CORRAL_BINARY, CORRAL_BINARY, "--config", config_path_.c_str(),
+            static_cast<char*>(nullptr));
+    std::_Exit(127);
+  }
+  return wait_until(deadline, [this] {
+    if (!running())
+      return true; // exited: no point waiting
+    return http("GET", ports_.admin_url("/healthz"), {}, {}, 1s).status == 200;
+  }) && running();
+}
+
+bool corral_process::running() {
+  if (pid_ <= 0 || exit_status_ >= 0)
+    return false;
+  int status = 0;
+  auto rc = ::waitpid(pid_, &status, WNOHANG);
+  if (rc == 0)
+    return true;
+  exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return false;
+}
+
+int corral_process::wait_exit(std::chrono::milliseconds deadline) {
+  if (!wait_until(deadline, [this] { return !running(); }, 10ms))
+    return -1;
+  return exit_status_;
+}
+
+int corral_process::stop(std::chrono::milliseconds deadline) {
+  if (!running())
+    return exit_status_;
+  ::kill(pid_, SIGTERM);
+  auto status = wait_exit(deadline);
+  if (status < 0) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  return status;
+}
+
+std::string corral_process::log() const {
+  std::ifstream in{log_path_};
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+boost::json::value corral_process::status() {
+  auto answer = http("GET", ports_.admin_url("/status"), {}, {}, 2s);
+  if (answer.status != 200)
+    return nullptr;
+  boost::system::error_code ec;
+  auto value = boost::json::parse(answer.body, ec);
+  return ec ? boost::json::value{} : value;
+}
+
+std::vector<slot_view> corral_process::slots() {
+  std::vector<slot_view> result;
+  auto doc = status();
+  if (!doc.is_object())
+    return result;
+  for (auto& s : doc.at("pool").at("slots").as_array()) {
+    slot_view view;
+    view.port = static_cast<uint16_t>(s.at("port").to_number<int64_t>());
+    view.state = std::string{s.at("state").as_string()};
+    view.container = std::string{s.at("container").as_string()};
+    view.restarts = static_cast<uint32_t>(s.at("restarts").to_number<int64_t>());
+    result.push_back(std::move(view));
+  }
+  return result;
+}
+
+std::vector<uint16_t> corral_process::ready_ports() {
+  std::vector<uint16_t> ports;
+  for (auto& s : slots())
+    if (s.state == "ready")
+      ports.push_back(s.port);
+  return ports;
+}
+
+bool corral_process::wait_pool(const std::vector<uint16_t>& ports,
+                               std::chrono::milliseconds deadline) {
+  return wait_until(deadline, [&] {
+    auto all = slots();
+    if (all.size() != ports.size())
+      return false;
+    for (size_t i = 0; i < ports.size(); ++i)
+      if (all[i].port != ports[i] || all[i].state != "ready")
+        return false;
+    return true;
+  });
+}
+
+} // namespace corral::test

@@ -1,0 +1,223 @@
+// Integration-test harness: the real corral binary with a pool of its own,
+// real HTTP on loopback (libcurl), the real Docker daemon, and polling with
+// deadlines instead of sleeps.
+#pragma once
+
+#include "runtime/container_runtime.hpp"
+
+#include <boost/json/value.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <sys/types.h>
+#include <thread>
+#include <vector>
+
+namespace corral::test {
+
+using namespace std::chrono_literals;
+
+/// Polls `ok` every `step` until it is true (returns true) or `deadline`
+/// passed (returns false).
+bool wait_until(std::chrono::milliseconds deadline, const std::function<bool()>& ok,
+                std::chrono::milliseconds step = 20ms);
+
+// -- HTTP --------------------------------------------------------------------------
+
+/// One HTTP answer, or why there was none.
+struct http_response {
+  /// 0 when no response arrived.
+  long status = 0;
+  std::string body;
+  /// libcurl's message when no response arrived; empty otherwise.
+  std::string error;
+  std::map<std::string, std::string> headers;
+};
+
+/// A keep-alive HTTP client for one thread (one libcurl easy handle).
+class http_client {
+public:
+  http_client();
+  ~http_client();
+  http_client(const http_client&) = delete;
+  http_client& operator=(const http_client&) = delete;
+
+  /// Sends one request and waits for the answer.
+  http_response request(const std::string& method, const std::string& url,
+                        const std::string& body = {},
+                        const std::vector<std::string>& headers = {},
+                        std::chrono::milliseconds timeout = 10s);
+
+  http_response get(const std::string& url) {
+    return request("GET", url);
+  }
+
+private:
+  void* handle_;
+};
+
+/// One request on a fresh connection.
+http_response http(const std::string& method, const std::string& url,
+                   const std::string& body = {}, const std::vector<std::string>& headers = {},
+                   std::chrono::milliseconds timeout = 10s);
+
+/// Parses the body of an Acts `[n]` answer; -1 when it is not one.
+int64_t json_count(const std::string& body);
+
+// -- load -----------------------------------------------------------------------------
+
+/// What a load generator saw.
+struct load_result {
+  uint64_t sent = 0;
+  uint64_t ok = 0;
+  /// Failed requests by kind: "status 502", "status 503", "no response: ...".
+  std::map<std::string, uint64_t> failures;
+
+  uint64_t failed() const;
+  /// One line, e.g. "1200 sent, 1200 ok" or "... 3 failed: status 502 x3".
+  std::string summary() const;
+};
+
+/// Sends GETs to `url` from `threads` threads, each waiting `pause` between
+/// requests, until stopped. A 2xx or 204 counts as ok; anything else fails.
+class load_generator {
+public:
+  load_generator(std::string url, unsigned threads, std::chrono::milliseconds pause);
+  ~load_generator();
+
+  /// Stops the threads and returns what they saw.
+  load_result stop();
+
+  /// Requests answered so far (any thread).
+  uint64_t answered() const {
+    return answered_.load();
+  }
+
+private:
+  std::string url_;
+  std::chrono::milliseconds pause_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<uint64_t> answered_{0};
+  std::mutex mutex_; // guards result_: written by the load threads
+  load_result result_;
+  std::vector<std::thread> threads_;
+};
+
+// -- Docker -----------------------------------------------------------------------------
+
+/// The containers labelled corral.pool=`pool`, as the daemon lists them.
+std::vector<container_info> pool_containers(const std::string& pool);
+
+/// Names of the running containers of `pool`, sorted.
+std::vector<std::string> running_names(const std::string& pool);
+
+/// Removes every container of `pool` and, when given, `volume`.
+void remove_pool(const std::string& pool, const std::string& volume = {});
+
+/// Sends SIGKILL to a container through the daemon (what `docker kill` does).
+bool docker_kill(const std::string& name_or_id);
+
+// -- corral ------------------------------------------------------------------------------
+
+/// The ports one test uses: proxy, admin and the pool's start port. Each
+/// test takes its own `base` so tests never share a port.
+struct test_ports {
+  uint16_t proxy;
+  uint16_t admin;
+  uint16_t pool_start;
+
+  /// proxy = base, admin = base + 1, pool from base + 10.
+  static test_ports from_base(uint16_t base) {
+    return {base, static_cast<uint16_t>(base + 1), static_cast<uint16_t>(base + 10)};
+  }
+
+  std::string proxy_url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(proxy) + path;
+  }
+  std::string admin_url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(admin) + path;
+  }
+  std::string container_url(uint16_t port, const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port) + path;
+  }
+};
+
+/// A config for a test pool: `pool` named and labelled, its own volume
+/// (`<pool>-data`), the given ports, acts:latest, quick health checks, then
+/// `extra` TOML appended (which may override sections' keys only by adding
+/// keys the base leaves out; put whole sections there).
+std::string test_config(const std::string& pool, const test_ports& ports,
+                        const std::string& pool_extra = {}, const std::string& extra = {});
+
+/// A slot as /status shows it.
+struct slot_view {
+  uint16_t port = 0;
+  std::string state;
+  std::string container;
+  uint32_t restarts = 0;
+};
+
+/// The corral binary running one test's pool. The destructor kills a corral
+/// still running and removes the pool's containers and volume, so a failing
+/// test leaves nothing behind.
+class corral_process {
+public:
+  /// `toml` is the whole config; `pool` and `volume` name what to clean up.
+  corral_process(std::string pool, std::string toml, test_ports ports,
+                 std::string volume = {});
+  ~corral_process();
+  corral_process(const corral_process&) = delete;
+  corral_process& operator=(const corral_process&) = delete;
+
+  /// Launches corral; true once its admin endpoint answers.
+  bool start(std::chrono::milliseconds deadline = 20s);
+
+  /// Sends SIGTERM and waits for the exit; returns the exit status, or -1
+  /// when corral had to be killed after `deadline`.
+  int stop(std::chrono::milliseconds deadline = 30s);
+
+  /// Waits for corral to exit by itself; returns the exit status or -1.
+  int wait_exit(std::chrono::milliseconds deadline);
+
+  /// True while the process runs.
+  bool running();
+
+  /// Everything corral wrote to stderr so far.
+  std::string log() const;
+
+  /// GET /status, parsed; null when it does not answer.
+  boost::json::value status();
+
+  /// The slots from /status; empty when it does not answer.
+  std::vector<slot_view> slots();
+
+  /// Ports of the slots in state ready, ascending.
+  std::vector<uint16_t> ready_ports();
+
+  /// Waits until exactly `ports` are ready and no other slot exists.
+  bool wait_pool(const std::vector<uint16_t>& ports, std::chrono::milliseconds deadline);
+
+  const test_ports& ports() const {
+    return ports_;
+  }
+  const std::string& pool() const {
+    return pool_;
+  }
+
+private:
+  std::string pool_;
+  std::string volume_;
+  test_ports ports_;
+  std::string config_path_;
+  std::string log_path_;
+  pid_t pid_ = -1;
+  int exit_status_ = -1;
+};
+
+} // namespace corral::test
