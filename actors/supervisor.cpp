@@ -351,6 +351,17 @@ supervisor_actor::behavior_type supervisor(self_ptr self, supervisor_config cfg,
       }
       for (auto port : lost)
         fail_slot(self, port, "gone while the Docker events stream was down");
+      // The stream (re)connected, so the daemon answers again: slots whose
+      // backoff grew while it was away retry now instead of sitting it out.
+      std::vector<uint16_t> waiting;
+      for (auto& [port, s] : st.slots)
+        if (s.phase == slot_phase::waiting && !s.leaving && !st.shutting_down)
+          waiting.push_back(port);
+      for (auto port : waiting) {
+        log::info("supervisor", "the Docker daemon answers: starting ",
+                  container_name(st, port), " again now");
+        launch(self, port);
+      }
     },
     // -- from the scaler -----------------------------------------------------------------
     [=](atom::scale, uint32_t size) -> uint32_t {

@@ -416,6 +416,19 @@ TEST_F(supervisor_test, resync_replaces_containers_that_vanished_unseen) {
   EXPECT_EQ(rt->count("create acts-8000"), 1u);
 }
 
+TEST_F(supervisor_test, resync_restarts_slots_waiting_in_backoff_at_once) {
+  rt->create_failures.push_back({runtime_errc::daemon_unreachable, "daemon down", 0});
+  rt->create_failures.push_back({runtime_errc::daemon_unreachable, "daemon down", 0});
+  start(1);
+  ASSERT_EQ(slot_at(8000).phase, slot_phase::waiting); // 1 s backoff
+  self->send(sup, atom::resync_v, std::vector<observed_container>{});
+  run();
+  EXPECT_EQ(rt->count("create acts-8000"), 3u);
+  EXPECT_EQ(slot_at(8000).phase, slot_phase::starting);
+  advance(1s); // the old backoff timer is stale now
+  EXPECT_EQ(rt->count("create acts-8000"), 3u);
+}
+
 TEST_F(supervisor_test, shutdown_removes_every_container_then_answers) {
   start(3);
   pass({8000, 8001});
