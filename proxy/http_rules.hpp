@@ -1,0 +1,62 @@
+// Pure HTTP decisions of the proxy: header rewriting and the retry rule.
+#pragma once
+
+#include <boost/beast/http/fields.hpp>
+#include <boost/beast/http/verb.hpp>
+
+#include <string_view>
+
+namespace corral {
+
+/// Where an attempt to forward a request to a backend went wrong.
+enum class failure_point {
+  /// No connection: refused, unreachable or connect timeout. The request was
+  /// never sent, so any method may go to another backend.
+  connect_failed,
+  /// The request was written (maybe partly), then the connection hit EOF or
+  /// a reset before any response byte: the backend may have acted on it.
+  connection_broke_before_response,
+  /// Some of the response arrived, then it broke or was malformed.
+  response_started,
+  /// The backend did not answer within backend_timeout.
+  timeout,
+};
+
+/// Renders a failure point for logs ("connect_failed").
+const char* to_string(failure_point point);
+
+/// Removes the hop-by-hop fields of RFC 9110 §7.6.1 (Connection, Keep-Alive,
+/// Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade,
+/// Proxy-Authenticate, Proxy-Authorization) and every field named by a
+/// Connection token. Works for requests and responses alike.
+void strip_hop_by_hop(boost::beast::http::fields& fields);
+
+/// Appends `client` to X-Forwarded-For, keeping the list a client or an
+/// earlier proxy sent (several X-Forwarded-For lines fold into one).
+void append_forwarded_for(boost::beast::http::fields& fields,
+                          std::string_view client);
+
+/// True for methods a backend may see twice without harm (RFC 9110 §9.2.2:
+/// GET, HEAD, OPTIONS, TRACE, PUT, DELETE).
+bool is_idempotent(boost::beast::http::verb method);
+
+/// Decides whether a failed attempt goes to the next backend. Idempotent
+/// methods retry after connect_failed and connection_broke_before_response;
+/// all others (POST, PATCH, ...) only after connect_failed, since only then
+/// was the request certainly not seen. A started response or a timeout is
+/// never retried. `attempts_made` counts the attempts so far, the failed one
+/// included; at most `max_retries` further attempts follow the first.
+bool may_retry(boost::beast::http::verb method, failure_point point,
+               unsigned attempts_made, unsigned max_retries);
+
+/// True when the failure means the backend could not take the request at
+/// all, so its port is reported `failed` (it leaves the rotation at once)
+/// rather than `finished`. A timeout or a broken response came from a backend
+/// that did accept the request; the health checker judges those.
+bool backend_unreachable(failure_point point);
+
+/// The status a client gets when a failure is final: 504 for a timeout, 502
+/// for everything else.
+unsigned status_for(failure_point point);
+
+} // namespace corral

@@ -1,0 +1,72 @@
+// Counting and summing the front end's counters.
+#include "proxy/stats.hpp"
+
+#include <algorithm>
+
+namespace corral {
+
+proxy_stats& proxy_stats::operator+=(const proxy_stats& other) {
+  connections_accepted += other.connections_accepted;
+  connections_open += other.connections_open;
+  requests += other.requests;
+  for (size_t i = 0; i < responses_by_class.size(); ++i)
+    responses_by_class[i] += other.responses_by_class[i];
+  bad_gateway += other.bad_gateway;
+  no_backend += other.no_backend;
+  gateway_timeout += other.gateway_timeout;
+  retries += other.retries;
+  backend_connects += other.backend_connects;
+  backend_reuses += other.backend_reuses;
+  for (size_t i = 0; i < latency_buckets.size(); ++i)
+    latency_buckets[i] += other.latency_buckets[i];
+  latency_sum_us += other.latency_sum_us;
+  latency_count += other.latency_count;
+  return *this;
+}
+
+void thread_counters::count_response(unsigned status) noexcept {
+  if (status >= 100 && status < 600)
+    responses_by_class[status / 100 - 1].add();
+}
+
+void thread_counters::record_latency(
+  std::chrono::steady_clock::duration elapsed) noexcept {
+  using std::chrono::microseconds;
+  auto us = static_cast<uint64_t>(
+    std::max<int64_t>(0, std::chrono::duration_cast<microseconds>(elapsed)
+                           .count()));
+  // lower_bound: the first bound >= us, i.e. the bucket "le bound".
+  auto bucket = std::lower_bound(latency_bounds_us.begin(),
+                                 latency_bounds_us.end(), us)
+                - latency_bounds_us.begin();
+  latency_buckets_[static_cast<size_t>(bucket)].add();
+  latency_sum_us_.add(us);
+  latency_count_.add();
+}
+
+proxy_stats thread_counters::snapshot() const {
+  proxy_stats out;
+  out.connections_accepted = connections_accepted.get();
+  // Relaxed loads of two counters may see them out of step: clamp, so a
+  // racing close never shows as a huge open count.
+  auto closed = connections_closed.get();
+  out.connections_open = out.connections_accepted > closed
+                           ? out.connections_accepted - closed
+                           : 0;
+  out.requests = requests.get();
+  for (size_t i = 0; i < out.responses_by_class.size(); ++i)
+    out.responses_by_class[i] = responses_by_class[i].get();
+  out.bad_gateway = bad_gateway.get();
+  out.no_backend = no_backend.get();
+  out.gateway_timeout = gateway_timeout.get();
+  out.retries = retries.get();
+  out.backend_connects = backend_connects.get();
+  out.backend_reuses = backend_reuses.get();
+  for (size_t i = 0; i < out.latency_buckets.size(); ++i)
+    out.latency_buckets[i] = latency_buckets_[i].get();
+  out.latency_sum_us = latency_sum_us_.get();
+  out.latency_count = latency_count_.get();
+  return out;
+}
+
+} // namespace corral

@@ -1,0 +1,94 @@
+// The front end's counters: written by one io thread each, summed on demand.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace corral {
+
+/// Upper bounds (inclusive, microseconds) of the latency histogram buckets;
+/// one more bucket counts everything slower.
+inline constexpr std::array<uint64_t, 14> latency_bounds_us{
+  100,    250,    500,     1000,    2500,    5000,    10000,
+  25000,  50000,  100000,  250000,  500000,  1000000, 5000000};
+
+/// A snapshot of the front end's counters, summed over its io threads.
+struct proxy_stats {
+  /// Client connections accepted, and open right now.
+  uint64_t connections_accepted = 0;
+  uint64_t connections_open = 0;
+  /// Requests read completely from clients.
+  uint64_t requests = 0;
+  /// Responses written, by status class: [0] = 1xx ... [4] = 5xx.
+  std::array<uint64_t, 5> responses_by_class{};
+  /// Responses the proxy made up itself: no backend could take the request,
+  /// no backend was ready, the backend did not answer in time.
+  uint64_t bad_gateway = 0;
+  uint64_t no_backend = 0;
+  uint64_t gateway_timeout = 0;
+  /// Attempts repeated on another backend.
+  uint64_t retries = 0;
+  /// Backend connections opened, and requests sent over a pooled one.
+  uint64_t backend_connects = 0;
+  uint64_t backend_reuses = 0;
+  /// Time from a complete request to its complete response, per bucket of
+  /// latency_bounds_us (the last bucket is +Inf), with sum and count.
+  std::array<uint64_t, latency_bounds_us.size() + 1> latency_buckets{};
+  uint64_t latency_sum_us = 0;
+  uint64_t latency_count = 0;
+
+  /// Adds another snapshot (another io thread) to this one.
+  proxy_stats& operator+=(const proxy_stats& other);
+};
+
+/// One io thread's counters. Only the owning thread writes them (a relaxed
+/// load and store, no locked instruction); any thread may read a snapshot.
+class thread_counters {
+public:
+  /// A counter with a single writer.
+  class counter {
+  public:
+    /// Adds `n`; only the owning io thread calls this.
+    void add(uint64_t n = 1) noexcept {
+      value_.store(value_.load(std::memory_order_relaxed) + n,
+                   std::memory_order_relaxed);
+    }
+    /// Returns the current value; any thread.
+    uint64_t get() const noexcept {
+      return value_.load(std::memory_order_relaxed);
+    }
+
+  private:
+    std::atomic<uint64_t> value_{0};
+  };
+
+  counter connections_accepted;
+  counter connections_closed;
+  counter requests;
+  std::array<counter, 5> responses_by_class;
+  counter bad_gateway;
+  counter no_backend;
+  counter gateway_timeout;
+  counter retries;
+  counter backend_connects;
+  counter backend_reuses;
+
+  /// Counts one response with status `status`.
+  void count_response(unsigned status) noexcept;
+
+  /// Records the latency of one request.
+  void record_latency(std::chrono::steady_clock::duration elapsed) noexcept;
+
+  /// Returns the current values; any thread.
+  proxy_stats snapshot() const;
+
+private:
+  std::array<counter, latency_bounds_us.size() + 1> latency_buckets_;
+  counter latency_sum_us_;
+  counter latency_count_;
+};
+
+} // namespace corral
