@@ -1,0 +1,137 @@
+// One io thread of the front end: its io_context and everything it owns.
+#pragma once
+
+#include "proxy/port_source.hpp"
+#include "proxy/settings.hpp"
+#include "proxy/stats.hpp"
+#include "proxy/upstream_pool.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/intrusive/list.hpp>
+
+#include <memory>
+#include <optional>
+#include <thread>
+
+namespace corral::proxy {
+
+/// What an io thread needs from a live client session: the graceful and the
+/// forced end. The hook links it into its thread's session list while alive.
+class tracked_session
+  : public boost::intrusive::list_base_hook<
+      boost::intrusive::link_mode<boost::intrusive::auto_unlink>> {
+public:
+  /// Shutdown began: close now if idle between requests, otherwise answer
+  /// the current request with `Connection: close` and close after it.
+  virtual void on_server_shutdown() = 0;
+
+  /// The shutdown timeout passed: close both connections now.
+  virtual void force_close() = 0;
+
+protected:
+  ~tracked_session() = default;
+};
+
+/// One io thread: a single-threaded io_context with its own port source,
+/// backend connection pool, counters and sessions. Every handler of a
+/// session runs on this one thread, which is why sessions need no strand
+/// (STYLE.md's strand is for io_contexts run by several threads).
+class io_thread {
+public:
+  /// Creates the thread's io_context; start() spawns the thread itself.
+  io_thread(const proxy_settings& settings, unsigned index);
+
+  io_thread(const io_thread&) = delete;
+  io_thread& operator=(const io_thread&) = delete;
+
+  /// Joins the thread if it still runs.
+  ~io_thread();
+
+  /// Installs the port source; before start().
+  void set_port_source(std::unique_ptr<port_source> ports);
+
+  /// Spawns the thread and runs the io_context until shutdown completes.
+  void start();
+
+  /// Asks the thread to shut down gracefully (any thread): close idle
+  /// sessions, let busy ones finish within shutdown_timeout, then close the
+  /// rest. The thread ends once no session is left.
+  void begin_shutdown();
+
+  /// Waits for the thread to end (not from the thread itself).
+  void join();
+
+  // -- for the thread's own sessions (io thread only) ----------------------
+
+  boost::asio::io_context& context() {
+    return ioc_;
+  }
+  const proxy_settings& settings() const {
+    return settings_;
+  }
+  unsigned index() const {
+    return index_;
+  }
+  port_source& ports() {
+    return *ports_;
+  }
+  /// The port source, or null once the thread ended (for destructors).
+  port_source* ports_if_alive() {
+    return ports_.get();
+  }
+  upstream_pool& pool() {
+    return pool_;
+  }
+  thread_counters& counters() {
+    return counters_;
+  }
+  /// True once shutdown began: responses carry `Connection: close`.
+  bool shutting_down() const {
+    return shutting_down_;
+  }
+
+  /// Tracks a new session.
+  void add(tracked_session& session);
+
+  /// Forgets a session (from its destructor).
+  void remove(tracked_session& session);
+
+  /// Counters of this thread; any thread.
+  const thread_counters& counters() const {
+    return counters_;
+  }
+
+private:
+  using session_list = boost::intrusive::list<
+    tracked_session, boost::intrusive::constant_time_size<false>>;
+
+  void run();
+  void on_begin_shutdown();
+  void on_shutdown_timeout();
+  void finish_shutdown();
+  void schedule_sweep();
+
+  // Declared before ioc_ so they outlive it: a handler the io_context
+  // destroys may still hold a session, whose destructor reaches these.
+  const proxy_settings& settings_;
+  const unsigned index_;
+  thread_counters counters_;
+  session_list sessions_;
+  bool shutting_down_ = false;
+  bool finished_ = false;
+  std::unique_ptr<port_source> ports_;
+  // Hint 1: a single thread runs it, so Asio may skip some locking.
+  boost::asio::io_context ioc_{1};
+  std::optional<boost::asio::executor_work_guard<
+    boost::asio::io_context::executor_type>>
+    work_;
+  // I/O objects: declared after ioc_, so destroyed before it.
+  upstream_pool pool_;
+  boost::asio::steady_timer sweep_timer_;
+  boost::asio::steady_timer shutdown_timer_;
+  std::thread thread_;
+};
+
+} // namespace corral::proxy

@@ -1,0 +1,123 @@
+// Accepts client connections and spreads them over the io threads.
+#include "proxy/listener.hpp"
+
+#include "proxy/io_thread.hpp"
+#include "proxy/session.hpp"
+#include "runtime/log.hpp"
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+
+#include <cctype>
+#include <chrono>
+#include <stdexcept>
+
+namespace corral::proxy {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+constexpr auto accept_backoff = std::chrono::milliseconds(50);
+
+[[noreturn]] void throw_listen_error(const endpoint& where,
+                                     boost::system::error_code ec) {
+  auto reason = ec.message();
+  if (!reason.empty())
+    reason[0] = static_cast<char>(
+      std::tolower(static_cast<unsigned char>(reason[0])));
+  throw std::runtime_error("cannot listen on " + to_string(where) + ": "
+                           + reason);
+}
+
+} // namespace
+
+std::string to_string(const endpoint& where) {
+  return where.host + ":" + std::to_string(where.port);
+}
+
+tcp::acceptor listen_on(net::io_context& ioc, const endpoint& where) {
+  boost::system::error_code ec;
+  auto address = net::ip::make_address(where.host, ec);
+  tcp::endpoint local;
+  if (!ec) {
+    local = tcp::endpoint(address, where.port);
+  } else {
+    // A name such as "localhost": startup only, so resolving may block.
+    tcp::resolver resolver(ioc);
+    auto results = resolver.resolve(where.host, std::to_string(where.port),
+                                    ec);
+    if (ec)
+      throw_listen_error(where, ec);
+    local = results.begin()->endpoint();
+  }
+  tcp::acceptor acceptor(ioc);
+  if (acceptor.open(local.protocol(), ec))
+    throw_listen_error(where, ec);
+  // A restarted proxy must not wait for TIME_WAIT connections to expire.
+  acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (acceptor.bind(local, ec))
+    throw_listen_error(where, ec);
+  if (acceptor.listen(net::socket_base::max_listen_connections, ec))
+    throw_listen_error(where, ec);
+  return acceptor;
+}
+
+listener::listener(tcp::acceptor&& acceptor, std::vector<io_thread*> threads)
+  : acceptor_(std::move(acceptor)),
+    backoff_(acceptor_.get_executor()),
+    threads_(std::move(threads)) {
+  boost::system::error_code ec;
+  port_ = acceptor_.local_endpoint(ec).port();
+}
+
+void listener::run() {
+  net::post(acceptor_.get_executor(),
+            [self = shared_from_this()] { self->do_accept(); });
+}
+
+void listener::stop() {
+  net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    self->stopped_ = true;
+    self->backoff_.cancel();
+    boost::system::error_code ignored;
+    self->acceptor_.close(ignored);
+  });
+}
+
+void listener::do_accept() {
+  if (stopped_)
+    return;
+  // Round robin over the threads; the new socket belongs to the target's
+  // io_context from the start.
+  target_ = threads_[next_];
+  next_ = (next_ + 1) % threads_.size();
+  acceptor_.async_accept(
+    target_->context(),
+    [self = shared_from_this()](boost::system::error_code ec,
+                                tcp::socket socket) {
+      self->on_accept(ec, std::move(socket));
+    });
+}
+
+void listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
+  if (stopped_ || ec == net::error::operation_aborted)
+    return;
+  if (ec) {
+    log::warn("proxy", "accept: ", ec.message());
+    backoff_.expires_after(accept_backoff);
+    backoff_.async_wait([self = shared_from_this()](boost::system::error_code e) {
+      if (!e)
+        self->do_accept();
+    });
+    return;
+  }
+  auto* thread = target_;
+  net::post(thread->context(), [thread, socket = std::move(socket)]() mutable {
+    start_session(*thread, std::move(socket));
+  });
+  do_accept();
+}
+
+} // namespace corral::proxy

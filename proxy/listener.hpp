@@ -1,0 +1,64 @@
+// Accepts client connections and spreads them over the io threads.
+#pragma once
+
+#include "proxy/settings.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace corral::proxy {
+
+class io_thread;
+
+/// Opens a listening socket on `where`; throws std::runtime_error with a
+/// message like "cannot listen on 127.0.0.1:8080: address already in use".
+boost::asio::ip::tcp::acceptor listen_on(boost::asio::io_context& ioc,
+                                         const endpoint& where);
+
+/// Renders "host:port" for messages.
+std::string to_string(const endpoint& where);
+
+/// Accepts connections on one io thread and hands them to the io threads in
+/// turn, each accepted socket already bound to its thread's io_context.
+class listener : public std::enable_shared_from_this<listener> {
+public:
+  /// Takes a bound acceptor (see listen_on) and the threads to serve on.
+  listener(boost::asio::ip::tcp::acceptor&& acceptor,
+           std::vector<io_thread*> threads);
+
+  /// Starts accepting.
+  void run();
+
+  /// Stops accepting and closes the socket, so new connections are refused
+  /// (any thread; takes effect on the acceptor's thread).
+  void stop();
+
+  /// The bound port (useful when the settings asked for port 0).
+  uint16_t port() const {
+    return port_;
+  }
+
+private:
+  void do_accept();
+  void on_accept(boost::system::error_code ec,
+                 boost::asio::ip::tcp::socket socket);
+
+  boost::asio::ip::tcp::acceptor acceptor_;
+  /// Waits a little after errors such as "too many open files", instead of
+  /// spinning on them.
+  boost::asio::steady_timer backoff_;
+  std::vector<io_thread*> threads_;
+  std::size_t next_ = 0;
+  io_thread* target_ = nullptr;
+  uint16_t port_ = 0;
+  bool stopped_ = false;
+};
+
+} // namespace corral::proxy

@@ -1,0 +1,96 @@
+// The reverse proxy front end: io threads, listener, graceful shutdown.
+#include "proxy/proxy_server.hpp"
+
+#include "proxy/io_thread.hpp"
+#include "proxy/listener.hpp"
+#include "runtime/log.hpp"
+
+#include <algorithm>
+#include <vector>
+
+namespace corral {
+
+struct proxy_server::impl {
+  proxy_settings settings;
+  port_source_factory make_ports;
+  // The threads are declared before the listener: its acceptor lives on
+  // thread 0's io_context and must be destroyed before it.
+  std::vector<std::unique_ptr<proxy::io_thread>> threads;
+  std::shared_ptr<proxy::listener> listener;
+  uint16_t port = 0;
+  bool running = false;
+};
+
+proxy_server::proxy_server(proxy_settings settings,
+                           port_source_factory make_ports)
+  : impl_(std::make_unique<impl>()) {
+  impl_->settings = std::move(settings);
+  impl_->make_ports = std::move(make_ports);
+}
+
+proxy_server::~proxy_server() {
+  shutdown();
+}
+
+void proxy_server::start() {
+  auto& st = *impl_;
+  // Once only: a stopped server's io_contexts live on until destruction.
+  if (!st.threads.empty())
+    return;
+  auto count = std::max(1u, st.settings.threads);
+  try {
+    std::vector<proxy::io_thread*> threads;
+    for (unsigned i = 0; i < count; ++i) {
+      st.threads.push_back(
+        std::make_unique<proxy::io_thread>(st.settings, i));
+      auto& thread = *st.threads.back();
+      thread.set_port_source(st.make_ports(thread.context(), i));
+      threads.push_back(&thread);
+    }
+    auto acceptor = proxy::listen_on(threads.front()->context(),
+                                     st.settings.listen);
+    st.listener = std::make_shared<proxy::listener>(std::move(acceptor),
+                                                    std::move(threads));
+  } catch (...) {
+    // Nothing runs yet: drop what was built, so start() may be tried again.
+    st.listener.reset();
+    st.threads.clear();
+    throw;
+  }
+  st.port = st.listener->port();
+  st.listener->run();
+  for (auto& thread : st.threads)
+    thread->start();
+  st.running = true;
+  log::info("proxy", "listening on ", st.settings.listen.host, ":", st.port,
+            " with ", count, " io thread(s)");
+}
+
+void proxy_server::shutdown() {
+  auto& st = *impl_;
+  if (!st.running)
+    return;
+  st.running = false;
+  // First no new connections, then the sessions: the stop is queued on
+  // thread 0 ahead of its own shutdown.
+  st.listener->stop();
+  for (auto& thread : st.threads)
+    thread->begin_shutdown();
+  for (auto& thread : st.threads)
+    thread->join();
+  st.listener.reset();
+  log::info("proxy", "stopped");
+}
+
+uint16_t proxy_server::port() const {
+  return impl_->port;
+}
+
+proxy_stats proxy_server::stats() const {
+  proxy_stats sum;
+  for (auto& thread : impl_->threads)
+    sum += thread->counters().snapshot();
+  return sum;
+}
+
+} // namespace corral

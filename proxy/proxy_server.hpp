@@ -1,0 +1,68 @@
+// The reverse proxy front end: io threads, listener, graceful shutdown.
+#pragma once
+
+#include "proxy/port_source.hpp"
+#include "proxy/settings.hpp"
+#include "proxy/stats.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+namespace boost::asio {
+class io_context;
+} // namespace boost::asio
+
+namespace corral {
+
+/// Creates the port source of io thread `index` (0-based), whose io_context
+/// is `ioc`. The app passes make_balancer_client; tests pass fakes.
+using port_source_factory = std::function<std::unique_ptr<port_source>(
+  boost::asio::io_context& ioc, unsigned index)>;
+
+/// The HTTP/1.1 reverse proxy: `settings.threads` io threads, each with its
+/// own single-threaded io_context, port source and backend connection pool;
+/// one listener hands accepted connections to them in turn.
+///
+/// Lifecycle: start(), later shutdown() (both from a thread that is not one
+/// of the proxy's own), then destroy the proxy_server. Destruction frees the
+/// io_contexts, so the balancer actor must be gone by then (stop io, then
+/// the actors, then destroy the io side: guides/caf-0.17.md §11).
+class proxy_server {
+public:
+  /// Prepares the server; nothing is bound or started yet.
+  proxy_server(proxy_settings settings, port_source_factory make_ports);
+
+  proxy_server(const proxy_server&) = delete;
+  proxy_server& operator=(const proxy_server&) = delete;
+
+  /// Shuts down if still running.
+  ~proxy_server();
+
+  /// Creates the port sources, binds settings.listen and starts the io
+  /// threads. Throws std::runtime_error when binding fails, with a message
+  /// like "cannot listen on 127.0.0.1:8080: address already in use".
+  void start();
+
+  /// Stops gracefully and blocks until done: stops accepting (new
+  /// connections are refused), closes idle keep-alive clients, lets requests
+  /// in flight finish with `Connection: close` for up to
+  /// settings.shutdown_timeout, then closes what is left and joins the io
+  /// threads. Sessions, port sources and pooled backend connections die on
+  /// their own threads. Idempotent.
+  void shutdown();
+
+  /// The bound port (settings.listen.port, or the one the OS picked for 0);
+  /// valid after start().
+  uint16_t port() const;
+
+  /// The counters summed over all io threads; any thread, once start()
+  /// returned (also after shutdown()).
+  proxy_stats stats() const;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace corral

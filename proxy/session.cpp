@@ -1,0 +1,651 @@
+// One client connection of the reverse proxy: read a request, get a port,
+// forward it over a pooled keep-alive connection, relay the answer; repeat.
+#include "proxy/session.hpp"
+
+#include "proxy/http_rules.hpp"
+#include "proxy/io_thread.hpp"
+#include "runtime/log.hpp"
+
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <array>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace corral::proxy {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+/// Reserved up front: a fresh flat_buffer grows from nothing and reads about
+/// 512 bytes per system call (DESIGN.md, pitfalls).
+constexpr std::size_t client_buffer_size = 16 * 1024;
+constexpr std::size_t backend_buffer_size = 16 * 1024;
+
+/// Response body bytes relayed per read from the backend.
+constexpr std::size_t relay_chunk_size = 16 * 1024;
+
+/// How long a closing connection is drained so that the client reads our
+/// last response instead of a reset caused by its unread bytes.
+constexpr auto linger_timeout = std::chrono::seconds(2);
+
+constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
+
+/// Logs an error of one connection. Beast's examples print them; a proxy
+/// sees them all day (clients vanish, backends restart), so only at debug.
+void fail(beast::error_code ec, const char* what) {
+  log::debug("proxy", what, ": ", ec.message());
+}
+
+/// True for errors of Beast's HTTP parser (malformed input).
+bool is_parse_error(beast::error_code ec) {
+  return ec.category() == http::make_error_code(http::error::bad_method)
+                            .category();
+}
+
+/// One client connection. Everything runs on the io thread that owns it, so
+/// there is no strand: see io_thread. The session is kept alive by its
+/// pending operation or, while it waits for a port, by the port source.
+class session final : public tracked_session,
+                      public port_waiter,
+                      public std::enable_shared_from_this<session> {
+public:
+  session(tcp::socket&& socket, io_thread& thread)
+    : thread_(thread),
+      client_(std::move(socket)),
+      backend_(thread.context()) {
+    beast::error_code ec;
+    client_.socket().set_option(tcp::no_delay(true), ec);
+    auto remote = client_.socket().remote_endpoint(ec);
+    if (!ec)
+      client_address_ = remote.address().to_string();
+    client_buffer_.reserve(client_buffer_size);
+    backend_buffer_.reserve(backend_buffer_size);
+    thread_.add(*this);
+  }
+
+  ~session() override {
+    // Every path reports its port before it lets go of the session; this
+    // only catches a handler that threw.
+    if (port_)
+      if (auto* ports = thread_.ports_if_alive())
+        ports->finished(*port_);
+    thread_.remove(*this);
+  }
+
+  void run() {
+    if (thread_.shutting_down())
+      return close();
+    do_read_request();
+  }
+
+  void on_port(std::optional<uint16_t> port) override;
+  void on_server_shutdown() override;
+  void force_close() override;
+
+private:
+  /// What the session is doing, for the shutdown decision.
+  enum class phase : uint8_t { reading, forwarding, lingering, closed };
+
+  // -- the client's request --------------------------------------------------
+  void do_read_request();
+  void on_read_header(beast::error_code ec, std::size_t);
+  void on_write_continue(beast::error_code ec, std::size_t);
+  void do_read_body();
+  void on_read_body(beast::error_code ec, std::size_t);
+  void on_read_error(beast::error_code ec);
+  void on_request();
+
+  // -- one attempt at a backend ----------------------------------------------
+  void ask_port(bool retry);
+  void do_connect();
+  void on_connect(beast::error_code ec);
+  void do_write_request();
+  void on_write_request(beast::error_code ec, std::size_t);
+  void do_read_response_header();
+  void on_read_response_header(beast::error_code ec, std::size_t);
+  void fail_attempt(failure_point point, beast::error_code ec);
+
+  // -- relaying the response -------------------------------------------------
+  void prepare_response();
+  void do_read_response_body();
+  void on_read_response_body(beast::error_code ec, std::size_t);
+  void do_write_response();
+  void on_write_response(beast::error_code ec, std::size_t);
+  void fail_relay(beast::error_code ec);
+  void finish_backend();
+  void on_response_done();
+
+  // -- answers of the proxy itself, and the end ------------------------------
+  void send_error(http::status status, std::string_view text, bool close);
+  void on_write_error(bool keep_alive, beast::error_code ec, std::size_t);
+  void finish_response(unsigned status, bool keep_alive);
+  void do_linger();
+  void on_linger(beast::error_code ec, std::size_t);
+  void close();
+
+  /// Reports the port in hand (if any) exactly once.
+  void settle_port(bool unreachable);
+  /// Ends the backend connection: back to the pool, or closed.
+  void release_backend(bool reusable);
+
+  io_thread& thread_;
+  beast::tcp_stream client_;
+  beast::flat_buffer client_buffer_;
+  std::string client_address_;
+  std::optional<http::request_parser<http::string_body>> request_;
+
+  // Facts about the current request, kept before it is rewritten.
+  http::verb method_ = http::verb::get;
+  unsigned client_version_ = 11;
+  bool client_keep_alive_ = true;
+  clock_type::time_point started_;
+
+  // The current attempt.
+  unsigned attempts_ = 0;
+  std::optional<uint16_t> port_;
+  beast::tcp_stream backend_;
+  beast::flat_buffer backend_buffer_;
+  std::optional<http::request_serializer<http::string_body>> request_writer_;
+  std::optional<http::response_parser<http::buffer_body>> response_;
+  std::optional<http::response_serializer<http::buffer_body>> response_writer_;
+  bool backend_reusable_ = false;
+  bool keep_alive_ = true;
+
+  /// A response the proxy makes itself (413, 502, 503, ...).
+  std::optional<http::response<http::string_body>> local_;
+
+  phase phase_ = phase::reading;
+  bool closed_ = false;
+  std::array<char, relay_chunk_size> relay_;
+};
+
+// -- the client's request ------------------------------------------------------
+
+void session::do_read_request() {
+  phase_ = phase::reading;
+  request_.emplace();
+  request_->body_limit(thread_.settings().max_body);
+  client_.expires_after(thread_.settings().client_timeout);
+  http::async_read_header(
+    client_, client_buffer_, *request_,
+    beast::bind_front_handler(&session::on_read_header, shared_from_this()));
+}
+
+void session::on_read_header(beast::error_code ec, std::size_t) {
+  if (closed_)
+    return;
+  if (ec)
+    return on_read_error(ec);
+  if (request_->is_done())
+    return on_request();
+  // The client waits for a go-ahead before it sends the body. The backend
+  // never sees the Expect: it gets the whole body at once.
+  if (beast::iequals(request_->get()[http::field::expect], "100-continue")) {
+    client_.expires_after(thread_.settings().client_timeout);
+    net::async_write(client_, net::buffer(continue_line),
+                     beast::bind_front_handler(&session::on_write_continue,
+                                               shared_from_this()));
+    return;
+  }
+  do_read_body();
+}
+
+void session::on_write_continue(beast::error_code ec, std::size_t) {
+  if (closed_)
+    return;
+  if (ec) {
+    fail(ec, "write 100-continue");
+    return close();
+  }
+  do_read_body();
+}
+
+void session::do_read_body() {
+  client_.expires_after(thread_.settings().client_timeout);
+  http::async_read(
+    client_, client_buffer_, *request_,
+    beast::bind_front_handler(&session::on_read_body, shared_from_this()));
+}
+
+void session::on_read_body(beast::error_code ec, std::size_t) {
+  if (closed_)
+    return;
+  if (ec)
+    return on_read_error(ec);
+  on_request();
+}
+
+void session::on_read_error(beast::error_code ec) {
+  // The request cannot be completed: whatever we answer, the connection
+  // closes after it, since the rest of the request is still unread.
+  if (ec == http::error::body_limit)
+    return send_error(http::status::payload_too_large,
+                      "request body too large\n", true);
+  if (ec == http::error::header_limit)
+    return send_error(http::status::request_header_fields_too_large,
+                      "request header too large\n", true);
+  // The client closed between requests, or in the middle of one.
+  if (ec == http::error::end_of_stream || ec == http::error::partial_message)
+    return close();
+  if (is_parse_error(ec))
+    return send_error(http::status::bad_request, "malformed request\n",
+                      true);
+  // Silent for client_timeout (idle keep-alive or stalled), or broken.
+  if (ec != beast::error::timeout)
+    fail(ec, "read request");
+  close();
+}
+
+void session::on_request() {
+  auto& counters = thread_.counters();
+  counters.requests.add();
+  started_ = clock_type::now();
+  auto& req = request_->get();
+  method_ = req.method();
+  client_version_ = req.version();
+  client_keep_alive_ = req.keep_alive();
+  if (method_ == http::verb::connect)
+    return send_error(http::status::not_implemented,
+                      "CONNECT is not supported\n", false);
+  // Rewrite once for every attempt: hop-by-hop fields are for this hop only,
+  // the backend learns who asked, and the body is framed by its length (a
+  // chunked request was decoded whole).
+  bool framed = req.count(http::field::content_length) > 0
+                || request_->chunked();
+  strip_hop_by_hop(req);
+  req.erase(http::field::expect);
+  append_forwarded_for(req, client_address_);
+  req.version(11);
+  if (framed || !req.body().empty())
+    req.content_length(req.body().size());
+  attempts_ = 0;
+  ask_port(false);
+}
+
+// -- one attempt at a backend --------------------------------------------------
+
+void session::ask_port(bool retry) {
+  phase_ = phase::forwarding;
+  thread_.ports().async_next_port(shared_from_this(), retry);
+}
+
+void session::on_port(std::optional<uint16_t> port) {
+  if (closed_) {
+    // Closed while waiting (forced shutdown): hand the port straight back.
+    if (port)
+      thread_.ports().finished(*port);
+    return;
+  }
+  if (!port) {
+    thread_.counters().no_backend.add();
+    return send_error(http::status::service_unavailable,
+                      "no backend available\n", false);
+  }
+  port_ = port;
+  ++attempts_;
+  backend_buffer_.clear();
+  if (thread_.pool().checkout(*port_, backend_.socket())) {
+    thread_.counters().backend_reuses.add();
+    return do_write_request();
+  }
+  do_connect();
+}
+
+void session::do_connect() {
+  thread_.counters().backend_connects.add();
+  backend_.expires_after(thread_.settings().connect_timeout);
+  backend_.async_connect(
+    tcp::endpoint(net::ip::address_v4::loopback(), *port_),
+    beast::bind_front_handler(&session::on_connect, shared_from_this()));
+}
+
+void session::on_connect(beast::error_code ec) {
+  if (closed_)
+    return;
+  // A connect timeout also means the request was never sent.
+  if (ec)
+    return fail_attempt(failure_point::connect_failed, ec);
+  backend_.socket().set_option(tcp::no_delay(true), ec);
+  do_write_request();
+}
+
+void session::do_write_request() {
+  // One deadline for the whole answer: writing the request, the header and
+  // every body read (proxy_settings::backend_timeout).
+  backend_.expires_after(thread_.settings().backend_timeout);
+  request_writer_.emplace(request_->get());
+  http::async_write(
+    backend_, *request_writer_,
+    beast::bind_front_handler(&session::on_write_request, shared_from_this()));
+}
+
+void session::on_write_request(beast::error_code ec, std::size_t) {
+  if (closed_)
+    return;
+  if (ec == beast::error::timeout)
+    return fail_attempt(failure_point::timeout, ec);
+  if (ec)
+    return fail_attempt(failure_point::connection_broke_before_response, ec);
+  do_read_response_header();
+}
+
+void session::do_read_response_header() {
+  response_.emplace();
+  // Relayed piece by piece, so any size passes.
+  response_->body_limit(boost::none);
+  // A response to HEAD announces a body it does not carry.
+  if (method_ == http::verb::head)
+    response_->skip(true);
+  http::async_read_header(backend_, backend_buffer_, *response_,
+                          beast::bind_front_handler(
+                            &session::on_read_response_header,
+                            shared_from_this()));
+}
+
+void session::on_read_response_header(beast::error_code ec, std::size_t) {
+  if (closed_)
+    return;
+  if (ec == beast::error::timeout)
+    return fail_attempt(failure_point::timeout, ec);
+  if (ec) {
+    bool started = response_->got_some() || backend_buffer_.size() > 0;
+    return fail_attempt(started ? failure_point::response_started
+                                : failure_point::connection_broke_before_response,
+                        ec);
+  }
+  auto status = response_->get().result_int();
+  if (status / 100 == 1) {
+    // Upgrade was stripped from the request, so 101 is a broken backend.
+    if (status == 101)
+      return fail_attempt(failure_point::response_started, ec);
+    // Interim answers (100 Continue, 103 Early Hints) are not relayed: the
+    // client was answered 100 by the proxy itself. The final one follows.
+    return do_read_response_header();
+  }
+  prepare_response();
+  response_writer_.emplace(response_->get());
+  do_read_response_body();
+}
+
+void session::fail_attempt(failure_point point, beast::error_code ec) {
+  log::debug("proxy", "backend 127.0.0.1:", *port_, ": ", to_string(point),
+             " (", ec.message(), "), attempt ", attempts_);
+  release_backend(false);
+  // Report first, so a failed port has left the rotation before the retry
+  // asks for the next one.
+  settle_port(backend_unreachable(point));
+  if (may_retry(method_, point, attempts_, thread_.settings().retries)) {
+    thread_.counters().retries.add();
+    return ask_port(true);
+  }
+  if (status_for(point) == 504) {
+    thread_.counters().gateway_timeout.add();
+    return send_error(http::status::gateway_timeout,
+                      "backend did not answer in time\n", false);
+  }
+  thread_.counters().bad_gateway.add();
+  send_error(http::status::bad_gateway, "backend failed\n", false);
+}
+
+// -- relaying the response -----------------------------------------------------
+
+void session::prepare_response() {
+  auto& res = response_->get();
+  // Read before the rewrite: what the backend said about its connection.
+  backend_reusable_ = response_->keep_alive();
+  auto length = response_->content_length();
+  bool bodiless = response_->is_done(); // HEAD, 204, 304, or Content-Length 0
+  strip_hop_by_hop(res);
+  bool close_delimited = false;
+  if (bodiless) {
+    // Keep the Content-Length the backend sent (a HEAD answer announces one).
+  } else if (length) {
+    res.content_length(length);
+  } else if (client_version_ >= 11) {
+    // Chunked or ended by the backend's close: re-chunk it for the client.
+    res.chunked(true);
+  } else {
+    // An HTTP/1.0 client knows no chunks: end the body by closing.
+    close_delimited = true;
+  }
+  keep_alive_ = client_keep_alive_ && !close_delimited
+                && !thread_.shutting_down();
+  res.version(client_version_);
+  res.keep_alive(keep_alive_);
+}
+
+void session::do_read_response_body() {
+  auto& body = response_->get().body();
+  if (response_->is_done()) {
+    body.data = nullptr;
+    body.size = 0;
+    body.more = false;
+    return do_write_response();
+  }
+  body.data = relay_.data();
+  body.size = relay_.size();
+  http::async_read_some(backend_, backend_buffer_, *response_,
+                        beast::bind_front_handler(
+                          &session::on_read_response_body,
+                          shared_from_this()));
+}
+
+void session::on_read_response_body(beast::error_code ec, std::size_t) {
+  if (closed_)
+    return;
+  if (ec == http::error::need_buffer)
+    ec = {};
+  if (ec)
+    return fail_relay(ec);
+  auto& body = response_->get().body();
+  body.size = relay_.size() - body.size;
+  body.more = !response_->is_done();
+  // An empty piece must not reach the serializer as data: in a chunked
+  // answer it becomes a zero-size chunk, which ends the body early.
+  body.data = body.size > 0 ? relay_.data() : nullptr;
+  if (body.size == 0 && body.more)
+    return do_read_response_body(); // only chunk framing arrived
+  do_write_response();
+}
+
+void session::do_write_response() {
+  // The backend's part is over once its answer is read: its connection and
+  // port are free now, not when the client has the last byte (a draining
+  // container may stop as soon as the balancer hears it).
+  if (response_->is_done())
+    finish_backend();
+  client_.expires_after(thread_.settings().client_timeout);
+  http::async_write(
+    client_, *response_writer_,
+    beast::bind_front_handler(&session::on_write_response, shared_from_this()));
+}
+
+void session::on_write_response(beast::error_code ec, std::size_t) {
+  if (closed_)
+    return;
+  if (ec == http::error::need_buffer)
+    ec = {};
+  if (ec) {
+    // The client left mid-response: the backend's answer is unread, so its
+    // connection cannot be reused.
+    fail(ec, "write response");
+    return close();
+  }
+  if (!response_writer_->is_done())
+    return do_read_response_body();
+  on_response_done();
+}
+
+void session::fail_relay(beast::error_code ec) {
+  log::debug("proxy", "backend 127.0.0.1:", *port_,
+             ": response broke: ", ec.message());
+  release_backend(false);
+  settle_port(false);
+  if (response_writer_->is_header_done())
+    // Part of the answer is out: the only honest signal left is to close.
+    return close();
+  if (ec == beast::error::timeout) {
+    thread_.counters().gateway_timeout.add();
+    return send_error(http::status::gateway_timeout,
+                      "backend did not answer in time\n", false);
+  }
+  thread_.counters().bad_gateway.add();
+  send_error(http::status::bad_gateway, "backend failed\n", false);
+}
+
+void session::finish_backend() {
+  if (!port_)
+    return;
+  // Reusable only when the exchange ended cleanly with nothing extra sent.
+  release_backend(backend_reusable_ && backend_buffer_.size() == 0);
+  settle_port(false);
+}
+
+void session::on_response_done() {
+  auto status = response_->get().result_int();
+  response_writer_.reset();
+  response_.reset();
+  request_writer_.reset();
+  finish_response(status, keep_alive_);
+}
+
+// -- answers of the proxy itself, and the end ----------------------------------
+
+void session::send_error(http::status status, std::string_view text,
+                         bool close) {
+  phase_ = phase::forwarding;
+  bool keep_alive = !close && client_keep_alive_ && !thread_.shutting_down();
+  auto version = request_ && request_->is_header_done()
+                   ? request_->get().version()
+                   : 11u;
+  local_.emplace(status, version);
+  local_->set(http::field::content_type, "text/plain; charset=utf-8");
+  local_->body() = text;
+  local_->keep_alive(keep_alive);
+  local_->prepare_payload();
+  client_.expires_after(thread_.settings().client_timeout);
+  http::async_write(client_, *local_,
+                    beast::bind_front_handler(&session::on_write_error,
+                                              shared_from_this(), keep_alive));
+}
+
+void session::on_write_error(bool keep_alive, beast::error_code ec,
+                             std::size_t) {
+  if (closed_)
+    return;
+  auto status = local_->result_int();
+  local_.reset();
+  if (ec) {
+    fail(ec, "write error response");
+    return close();
+  }
+  finish_response(status, keep_alive);
+}
+
+void session::finish_response(unsigned status, bool keep_alive) {
+  auto& counters = thread_.counters();
+  counters.count_response(status);
+  if (request_ && request_->is_done())
+    counters.record_latency(clock_type::now() - started_);
+  if (!keep_alive || thread_.shutting_down())
+    return do_linger();
+  do_read_request();
+}
+
+void session::do_linger() {
+  // Half-close, then drain what the client still sends until it closes: an
+  // unread byte would make close() send a reset, which can destroy the
+  // response before the client read it (a 413 with the body in flight).
+  phase_ = phase::lingering;
+  request_.reset();
+  beast::error_code ec;
+  client_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (ec)
+    return close();
+  // Shutting down, with nothing unread: a plain close sends no reset, and
+  // the server need not wait for the client to hang up.
+  if (thread_.shutting_down() && client_buffer_.size() == 0
+      && client_.socket().available(ec) == 0 && !ec)
+    return close();
+  client_buffer_.clear();
+  // One deadline for the whole drain.
+  client_.expires_after(linger_timeout);
+  client_.async_read_some(
+    client_buffer_.prepare(client_buffer_size),
+    beast::bind_front_handler(&session::on_linger, shared_from_this()));
+}
+
+void session::on_linger(beast::error_code ec, std::size_t) {
+  if (closed_)
+    return;
+  if (ec)
+    return close(); // EOF: the client read everything and left
+  client_.async_read_some(
+    client_buffer_.prepare(client_buffer_size),
+    beast::bind_front_handler(&session::on_linger, shared_from_this()));
+}
+
+void session::close() {
+  if (std::exchange(closed_, true))
+    return;
+  phase_ = phase::closed;
+  // Pending handlers return at once when they see closed_; a port in hand
+  // is given back here, so it is reported exactly once.
+  release_backend(false);
+  settle_port(false);
+  client_.close();
+}
+
+void session::on_server_shutdown() {
+  if (closed_)
+    return;
+  // Idle between requests: nothing to finish. Anything else finishes its
+  // current request, whose response then carries Connection: close.
+  bool idle = phase_ == phase::reading && client_buffer_.size() == 0
+              && !(request_ && request_->got_some());
+  if (idle)
+    close();
+}
+
+void session::force_close() {
+  close();
+}
+
+void session::settle_port(bool unreachable) {
+  if (!port_)
+    return;
+  auto port = *std::exchange(port_, std::nullopt);
+  if (unreachable)
+    thread_.ports().failed(port);
+  else
+    thread_.ports().finished(port);
+}
+
+void session::release_backend(bool reusable) {
+  if (reusable && !thread_.shutting_down()) {
+    backend_.expires_never();
+    thread_.pool().release(*port_, std::move(backend_.socket()));
+    return;
+  }
+  if (backend_.socket().is_open())
+    backend_.close();
+}
+
+} // namespace
+
+void start_session(io_thread& thread, tcp::socket&& socket) {
+  std::make_shared<session>(std::move(socket), thread)->run();
+}
+
+} // namespace corral::proxy

@@ -1,0 +1,17 @@
+// One client connection of the reverse proxy (the class lives in session.cpp,
+// so that only one translation unit pays for Beast's HTTP headers).
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+
+namespace corral::proxy {
+
+class io_thread;
+
+/// Serves the accepted client connection `socket` on `thread`: reads its
+/// requests, forwards each to a backend the thread's port source names and
+/// relays the answers, until the client or the server closes. Call on the
+/// io thread; the session keeps itself alive through its pending operations.
+void start_session(io_thread& thread, boost::asio::ip::tcp::socket&& socket);
+
+} // namespace corral::proxy

@@ -1,0 +1,653 @@
+// The reverse proxy end to end on loopback: in-process backends, a fake
+// balancer that counts every port report, and a real HTTP client.
+#include "proxy/proxy_server.hpp"
+#include "tests/proxy/support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+namespace corral::test {
+namespace {
+
+class proxy_test : public ::testing::Test {
+protected:
+  void start(proxy_settings settings = test_settings()) {
+    server.emplace(settings, balancer.factory());
+    server->start();
+  }
+
+  uint16_t port() const {
+    return server->port();
+  }
+
+  void TearDown() override {
+    if (server)
+      server->shutdown();
+    // Every handed-out port came back exactly once.
+    EXPECT_TRUE(balancer.wait_settled())
+      << balancer.outstanding() << " ports not reported";
+    for (auto& e : balancer.errors())
+      ADD_FAILURE() << e;
+  }
+
+  fake_balancer balancer;
+  std::optional<proxy_server> server;
+};
+
+client_request get(std::string target = "/") {
+  client_request req;
+  req.target = std::move(target);
+  return req;
+}
+
+client_request post(std::string body, std::string target = "/") {
+  client_request req;
+  req.method = "POST";
+  req.target = std::move(target);
+  req.body = std::move(body);
+  return req;
+}
+
+// -- routing -----------------------------------------------------------------------
+
+TEST_F(proxy_test, round_robin_across_three_backends_is_exact) {
+  test_backend a, b, c;
+  balancer.set_ports({a.port(), b.port(), c.port()});
+  start();
+  test_client client{port()};
+  const uint16_t order[] = {a.port(), b.port(), c.port()};
+  for (int i = 0; i < 300; ++i) {
+    auto res = client.send(get());
+    ASSERT_TRUE(res.ok) << res.error;
+    ASSERT_EQ(res.status, 200u);
+    EXPECT_EQ(res.header("X-Backend-Port"), std::to_string(order[i % 3]));
+  }
+  EXPECT_EQ(a.requests(), 100u);
+  EXPECT_EQ(b.requests(), 100u);
+  EXPECT_EQ(c.requests(), 100u);
+  // Keep-alive towards the backends: one pooled connection each.
+  EXPECT_EQ(a.connections(), 1u);
+  EXPECT_EQ(b.connections(), 1u);
+  EXPECT_EQ(c.connections(), 1u);
+}
+
+TEST_F(proxy_test, concurrent_clients_on_two_io_threads_spread_exactly) {
+  test_backend a, b, c;
+  balancer.set_ports({a.port(), b.port(), c.port()});
+  auto settings = test_settings();
+  settings.threads = 2;
+  start(settings);
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 3; ++t)
+    clients.emplace_back([&] {
+      test_client client{port()};
+      for (int i = 0; i < 100; ++i)
+        if (auto res = client.send(get()); res.ok && res.status == 200)
+          ++ok;
+    });
+  for (auto& t : clients)
+    t.join();
+  EXPECT_EQ(ok, 300);
+  EXPECT_EQ(a.requests(), 100u);
+  EXPECT_EQ(b.requests(), 100u);
+  EXPECT_EQ(c.requests(), 100u);
+  EXPECT_EQ(server->stats().connections_accepted, 3u);
+}
+
+TEST_F(proxy_test, client_keep_alive_carries_many_requests) {
+  test_backend a;
+  balancer.set_ports({a.port()});
+  start();
+  test_client client{port()};
+  for (int i = 0; i < 50; ++i) {
+    auto res = client.send(get());
+    ASSERT_TRUE(res.ok) << res.error;
+    EXPECT_TRUE(res.keep_alive);
+  }
+  // Counted once each write completed: read them after the server stopped.
+  server->shutdown();
+  auto stats = server->stats();
+  EXPECT_EQ(stats.connections_accepted, 1u);
+  EXPECT_EQ(stats.requests, 50u);
+  EXPECT_EQ(stats.responses_by_class[1], 50u);
+  EXPECT_EQ(stats.latency_count, 50u);
+  EXPECT_EQ(stats.backend_connects, 1u);
+  EXPECT_EQ(stats.backend_reuses, 49u);
+}
+
+TEST_F(proxy_test, client_connection_close_is_honoured) {
+  test_backend a;
+  balancer.set_ports({a.port()});
+  start();
+  test_client client{port()};
+  auto req = get();
+  req.headers.emplace_back("Connection", "close");
+  auto res = client.send(req);
+  ASSERT_TRUE(res.ok) << res.error;
+  EXPECT_FALSE(res.keep_alive);
+  EXPECT_EQ(res.header("Connection"), "close");
+  EXPECT_TRUE(client.closed_by_peer());
+}
+
+// -- what passes through -------------------------------------------------------------
+
+TEST_F(proxy_test, method_target_headers_and_body_pass_through) {
+  test_backend a;
+  a.set_handler([](const seen_request&) {
+    backend_reply r;
+    r.status = 201;
+    r.headers = {{"X-Reply", "yes"}, {"Content-Type", "application/json"}};
+    r.body = R"({"id":7})";
+    return r;
+  });
+  balancer.set_ports({a.port()});
+  start();
+  auto req = post("name=acts", "/api/v1/items?x=1");
+  req.headers = {{"Content-Type", "application/x-www-form-urlencoded"},
+                 {"X-Custom", "abc"},
+                 {"Host", "example.test"}};
+  auto res = fetch(port(), req);
+  ASSERT_TRUE(res.ok) << res.error;
+  EXPECT_EQ(res.status, 201u);
+  EXPECT_EQ(res.header("X-Reply"), "yes");
+  EXPECT_EQ(res.header("Content-Type"), "application/json");
+  EXPECT_EQ(res.body, R"({"id":7})");
+  ASSERT_EQ(a.requests(), 1u);
+  auto seen = a.seen().front();
+  EXPECT_EQ(seen.method, "POST");
+  EXPECT_EQ(seen.target, "/api/v1/items?x=1");
+  EXPECT_EQ(seen.version, 11u);
+  EXPECT_EQ(seen.body, "name=acts");
+  EXPECT_EQ(find_header(seen.headers, "X-Custom"), "abc");
+  EXPECT_EQ(find_header(seen.headers, "Host"), "example.test");
+  EXPECT_EQ(find_header(seen.headers, "Content-Length"), "9");
+}
+
+TEST_F(proxy_test, ten_megabyte_body_arrives_intact_both_ways) {
+  test_backend a; // echoes the body
+  balancer.set_ports({a.port()});
+  start();
+  std::string body(10 * 1024 * 1024, '\0');
+  for (size_t i = 0; i < body.size(); ++i)
+    body[i] = static_cast<char>('a' + (i * 7919) % 26);
+  auto res = fetch(port(), post(body));
+  ASSERT_TRUE(res.ok) << res.error;
+  EXPECT_EQ(res.status, 200u);
+  ASSERT_EQ(a.requests(), 1u);
+  EXPECT_TRUE(a.seen().front().body == body);
+  EXPECT_EQ(res.body.size(), body.size());
+  EXPECT_TRUE(res.body == body);
+}
+
+TEST_F(proxy_test, chunked_request_reaches_the_backend_with_a_length) {
+  test_backend a;
+  balancer.set_ports({a.port()});
+  start();
+  auto req = post("chunked body");
+  req.chunked = true;
+  auto res = fetch(port(), req);
+  ASSERT_TRUE(res.ok) << res.error;
+  EXPECT_EQ(res.body, "chunked body");
+  auto seen = a.seen().front();
+  EXPECT_EQ(seen.body, "chunked body");
+  EXPECT_EQ(find_header(seen.headers, "Content-Length"), "12");
+  EXPECT_EQ(count_header(seen.headers, "Transfer-Encoding"), 0u);
+}
+
+TEST_F(proxy_test, body_over_max_body_gets_413_and_never_reaches_a_backend) {
+  test_backend a;
+  balancer.set_ports({a.port()});
+  auto settings = test_settings();
+  settings.max_body = 1024 * 1024;
+  start(settings);
+  test_client client{port()};
+  auto res = client.send(post(std::string(2 * 1024 * 1024, 'x')));
+  ASSERT_TRUE(res.ok) << res.error;
+  EXPECT_EQ(res.status, 413u);
+  EXPECT_FALSE(res.keep_alive);
+  EXPECT_EQ(a.requests(), 0u);
+  EXPECT_EQ(balancer.fresh_asks(), 0u);
+}
+
+TEST_F(proxy_test, chunked_body_over_max_body_gets_413) {
+  test_backend a;
+  balancer.set_ports({a.port()});
+  auto settings = test_settings();
+  settings.max_body = 1024;
+  start(settings);
+  auto req = post(std::string(4096, 'x'));
+  req.chunked = true;
+  auto res = fetch(port(), req);
+  ASSERT_TRUE(res.ok) << res.error;
+  EXPECT_EQ(res.status, 413u);
+  EXPECT_EQ(a.requests(), 0u);
+}
+
+TEST_F(proxy_test, expect_100_continue_is_answered_by_the_proxy) {
+  test_backend a;
+  balancer.set_ports({a.port()});
+  start();
+  test_client client{port()};
+  ASSERT_TRUE(client.write_raw("POST /up HTTP/1.1\r\nHost: x\r\n"
+                               "Content-Length: 5\r\n"
+                               "Expect: 100-continue\r\n\r\n"));
+  auto interim = client.read_response();
+  ASSERT_TRUE(interim.ok) << interim.error;
+  EXPECT_EQ(interim.status, 100u);
+  ASSERT_TRUE(client.write_raw("hello"));
+  auto res = client.read_response();
+  ASSERT_TRUE(res.ok) << res.error;
+  EXPECT_EQ(res.status, 200u);
+  EXPECT_EQ(res.body, "hello");
+  EXPECT_EQ(count_header(a.seen().front().headers, "Expect"), 0u);
+}
+
+TEST_F(proxy_test, head_response_keeps_its_length_and_has_no_body) {
+  test_backend a;
+  balancer.set_ports({a.port()});
+  start();
+  test_client client{port()};
+  client_request head;
+  head.method = "HEAD";
+  auto res = client.send(head);
+  ASSERT_TRUE(res.ok) << res.error;
+  EXPECT_EQ(res.status, 200u);
+  EXPECT_EQ(res.header("Content-Length"),
+            std::to_string(("port " + std::to_string(a.port())).size()));
+  EXPECT_TRUE(res.body.empty());
+  // The connection is still in step: the next answer is the next request's.
+  auto next = client.send(get());
+  ASSERT_TRUE(next.ok) << next.error;
+  EXPECT_EQ(next.body, "port " + std::to_string(a.port()));
+}
+
+TEST_F(proxy_test, malformed_request_gets_400) {
+  test_backend a;
+  balancer.set_ports({a.port()});
+  start();
+  test_client client{port()};
+  ASSERT_TRUE(client.write_raw("GET / HTTP/1.1\r\nBad Header\r\n\r\n"));
+  auto res = client.read_response();
+  ASSERT_TRUE(res.ok) << res.error;
+  EXPECT_EQ(res.status, 400u);
+  EXPECT_TRUE(client.closed_by_peer());
+  EXPECT_EQ(a.requests(), 0u);
+}
+
+// -- header rewriting ------------------------------------------------------------------
+
+TEST_F(proxy_test, hop_by_hop_fields_are_dropped_towards_the_backend) {
+  test_backend a;
+  balancer.set_ports({a.port()});
+  start();
+  auto req = get();
+  req.headers = {{"Connection", "keep-alive, X-Drop-Me"},
+                 {"X-Drop-Me", "1"},
+                 {"Keep-Alive", "timeout=300"},
+                 {"Proxy-Connection", "keep-alive"},
+                 {"TE", "trailers"},
+                 {"Proxy-Authorization", "Basic Zm9vOmJhcg=="},
+                 {"X-Keep-Me", "2"}};
+  auto res = fetch(port(), req);
+  ASSERT_TRUE(res.ok) << res.error;
+  auto seen = a.seen().front().headers;
+  for (auto name : {"Connection", "X-Drop-Me", "Keep-Alive",
+                    "Proxy-Connection", "TE", "Proxy-Authorization"})
+    EXPECT_EQ(count_header(seen, name), 0u) << name;
+  EXPECT_EQ(find_header(seen, "X-Keep-Me"), "2");
+}
+
+TEST_F(proxy_test, hop_by_hop_fields_are_dropped_towards_the_client) {
+  test_backend a;
+  a.set_handler([](const seen_request&) {
+    backend_reply r;
+    r.headers = {{"Connection", "X-Secret"},
+                 {"X-Secret", "internal"},
+                 {"Keep-Alive", "timeout=5"},
+                 {"Proxy-Authenticate", "Basic"},
+                 {"Trailer", "X-Checksum"},
+                 {"X-Public", "ok"}};
+    r.body = "body";
+    return r;
+  });
+  balancer.set_ports({a.port()});
+  start();
+  auto res = fetch(port(), get());
+  ASSERT_TRUE(res.ok) << res.error;
+  for (auto name : {"X-Secret", "Keep-Alive", "Proxy-Authenticate", "Trailer"})
+    EXPECT_EQ(res.header(name), std::nullopt) << name;
+  // Connection appears only as the proxy's own statement, never the
+  // backend's token list.
+  EXPECT_NE(res.header("Connection"), "X-Secret");
+  EXPECT_EQ(res.header("X-Public"), "ok");
+  EXPECT_EQ(res.body, "body");
+}
+
+TEST_F(proxy_test, chunked_backend_response_is_rechunked_for_the_client) {
+  test_backend a;
+  a.set_handler([](const seen_request&) {
+    backend_reply r;
+    r.body = std::string(100000, 'c');
+    r.chunked = true;
+    return r;
+  });
+  balancer.set_ports({a.port()});
+  start();
+  test_client client{port()};
+  for (int i = 0; i < 3; ++i) {
+    auto res = client.send(get());
+    ASSERT_TRUE(res.ok) << res.error;
+    EXPECT_EQ(res.header("Transfer-Encoding"), "chunked");
+    EXPECT_EQ(res.body, std::string(100000, 'c'));
+    EXPECT_TRUE(res.keep_alive);
+  }
+}
+
+TEST_F(proxy_test, x_forwarded_for_is_added) {
+  test_backend a;
+  balancer.set_ports({a.port()});
+  start();
+  ASSERT_TRUE(fetch(port(), get()).ok);
+  auto req = get();
+  req.headers = {{"X-Forwarded-For", "203.0.113.9"}};
+  ASSERT_TRUE(fetch(port(), req).ok);
+  auto seen = a.seen();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(find_header(seen[0].headers, "X-Forwarded-For"), "127.0.0.1");
+  EXPECT_EQ(find_header(seen[1].headers, "X-Forwarded-For"),
+            "203.0.113.9, 127.0.0.1");
+}
+
+// -- HTTP/1.0 clients ------------------------------------------------------------------
+
+TEST_F(proxy_test, http_1_0_client_gets_a_1_0_answer_and_a_close) {
+  test_backend a;
+  balancer.set_ports({a.port()});
+  start();
+  test_client client{port()};
+  auto req = get();
+  req.version = 10;
+  auto res = client.send(req);
+  ASSERT_TRUE(res.ok) << res.error;
+  EXPECT_EQ(res.status, 200u);
+  EXPECT_EQ(res.version, 10u);
+  EXPECT_FALSE(res.keep_alive);
+  EXPECT_TRUE(client.closed_by_peer());
+  // The backend still spoke HTTP/1.1 with keep-alive.
+  EXPECT_EQ(a.seen().front().version, 11u);
+}
+
+TEST_F(proxy_test, http_1_0_keep_alive_client_keeps_its_connection) {
+  test_backend a;
+  balancer.set_ports({a.port()});
+  start();
+  test_client client{port()};
+  auto req = get();
+  req.version = 10;
+  req.headers = {{"Connection", "keep-alive"}};
+  for (int i = 0; i < 3; ++i) {
+    auto res = client.send(req);
+    ASSERT_TRUE(res.ok) << res.error;
+    EXPECT_EQ(res.version, 10u);
+    EXPECT_TRUE(res.keep_alive);
+  }
+}
+
+TEST_F(proxy_test, http_1_0_client_gets_a_chunked_answer_delimited_by_close) {
+  test_backend a;
+  a.set_handler([](const seen_request&) {
+    backend_reply r;
+    r.body = "streamed";
+    r.chunked = true;
+    return r;
+  });
+  balancer.set_ports({a.port()});
+  start();
+  test_client client{port()};
+  auto req = get();
+  req.version = 10;
+  req.headers = {{"Connection", "keep-alive"}};
+  auto res = client.send(req);
+  ASSERT_TRUE(res.ok) << res.error;
+  EXPECT_EQ(res.body, "streamed");
+  EXPECT_EQ(res.header("Transfer-Encoding"), std::nullopt);
+  EXPECT_FALSE(res.keep_alive);
+}
+
+// -- failures --------------------------------------------------------------------------
+
+TEST_F(proxy_test, no_ready_backend_gives_503_and_keeps_the_connection) {
+  start();
+  test_client client{port()};
+  for (int i = 0; i < 2; ++i) {
+    auto res = client.send(get());
+    ASSERT_TRUE(res.ok) << res.error;
+    EXPECT_EQ(res.status, 503u);
+    EXPECT_TRUE(res.keep_alive);
+  }
+  server->shutdown();
+  EXPECT_EQ(server->stats().no_backend, 2u);
+  EXPECT_EQ(server->stats().responses_by_class[4], 2u);
+}
+
+TEST_F(proxy_test, refused_get_is_retried_on_the_next_port) {
+  test_backend good;
+  auto dead = unused_port();
+  balancer.set_ports({dead, good.port()});
+  start();
+  auto res = fetch(port(), get());
+  ASSERT_TRUE(res.ok) << res.error;
+  EXPECT_EQ(res.status, 200u);
+  EXPECT_EQ(res.header("X-Backend-Port"), std::to_string(good.port()));
+  EXPECT_EQ(balancer.failed(dead), 1u);
+  EXPECT_EQ(balancer.finished(good.port()), 1u);
+  EXPECT_EQ(balancer.fresh_asks(), 1u);
+  EXPECT_EQ(balancer.retry_asks(), 1u);
+  EXPECT_EQ(server->stats().retries, 1u);
+}
+
+TEST_F(proxy_test, refused_post_is_retried_since_it_was_never_sent) {
+  test_backend good;
+  auto dead = unused_port();
+  balancer.set_ports({dead, good.port()});
+  start();
+  auto res = fetch(port(), post("payload"));
+  ASSERT_TRUE(res.ok) << res.error;
+  EXPECT_EQ(res.status, 200u);
+  EXPECT_EQ(res.body, "payload");
+  EXPECT_EQ(balancer.failed(dead), 1u);
+  EXPECT_EQ(good.requests(), 1u);
+}
+
+TEST_F(proxy_test, retries_are_bounded_then_502) {
+  balancer.set_ports({unused_port(), unused_port(), unused_port(),
+                      unused_port()});
+  start();
+  auto res = fetch(port(), get());
+  ASSERT_TRUE(res.ok) << res.error;
+  EXPECT_EQ(res.status, 502u);
+  // One attempt plus retries = 2.
+  EXPECT_EQ(balancer.fresh_asks(), 1u);
+  EXPECT_EQ(balancer.retry_asks(), 2u);
+  EXPECT_EQ(server->stats().bad_gateway, 1u);
+}
+
+TEST_F(proxy_test, post_on_a_pooled_connection_to_a_killed_backend) {
+  // A is killed while the proxy pools a connection to it. The liveness
+  // check drops that connection, the reconnect is refused (never sent), so
+  // the POST moves on to B per the retry rule.
+  auto a = std::make_unique<test_backend>();
+  test_backend b;
+  auto a_port = a->port();
+  balancer.set_ports({a_port, b.port()});
+  start();
+  test_client client{port()};
+  ASSERT_EQ(client.send(post("one")).status, 200u);
+  ASSERT_EQ(client.send(post("two")).status, 200u);
+  a->kill();
+  auto res = client.send(post("three"));
+  ASSERT_TRUE(res.ok) << res.error;
+  EXPECT_EQ(res.status, 200u);
+  EXPECT_EQ(res.header("X-Backend-Port"), std::to_string(b.port()));
+  EXPECT_EQ(res.body, "three");
+  EXPECT_EQ(balancer.failed(a_port), 1u);
+  EXPECT_EQ(a->requests(), 1u);
+  EXPECT_EQ(b.requests(), 2u);
+}
+
+TEST_F(proxy_test, killed_backend_with_pooled_connections_is_not_reused) {
+  // A replacement container takes over the same port: the next request must
+  // go over a fresh connection, not the pooled one to the dead container.
+  auto old = std::make_unique<test_backend>();
+  auto backend_port = old->port();
+  balancer.set_ports({backend_port});
+  start();
+  test_client client{port()};
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(client.send(get()).status, 200u);
+  old->kill();
+  old.reset();
+  test_backend replacement{backend_port};
+  auto res = client.send(get());
+  ASSERT_TRUE(res.ok) << res.error;
+  EXPECT_EQ(res.status, 200u);
+  EXPECT_EQ(replacement.requests(), 1u);
+  // Not even one failed attempt: the dead connection was never written to.
+  EXPECT_EQ(balancer.failed(backend_port), 0u);
+  EXPECT_EQ(server->stats().retries, 0u);
+}
+
+TEST_F(proxy_test, reset_after_request_retries_a_get) {
+  test_backend crashing, good;
+  crashing.set_mode(backend_mode::reset_after_request);
+  balancer.set_ports({crashing.port(), good.port()});
+  start();
+  auto res = fetch(port(), get());
+  ASSERT_TRUE(res.ok) << res.error;
+  EXPECT_EQ(res.status, 200u);
+  EXPECT_EQ(res.header("X-Backend-Port"), std::to_string(good.port()));
+  EXPECT_EQ(crashing.requests(), 1u);
+  EXPECT_EQ(balancer.failed(crashing.port()), 1u);
+}
+
+TEST_F(proxy_test, reset_after_request_fails_a_post_with_502) {
+  test_backend crashing, good;
+  crashing.set_mode(backend_mode::reset_after_request);
+  balancer.set_ports({crashing.port(), good.port()});
+  start();
+  auto res = fetch(port(), post("not twice"));
+  ASSERT_TRUE(res.ok) << res.error;
+  EXPECT_EQ(res.status, 502u);
+  // The backend may have acted on it: it must not run a second time.
+  EXPECT_EQ(crashing.requests(), 1u);
+  EXPECT_EQ(good.requests(), 0u);
+  EXPECT_EQ(balancer.failed(crashing.port()), 1u);
+  EXPECT_EQ(balancer.retry_asks(), 0u);
+}
+
+TEST_F(proxy_test, close_without_answer_retries_a_get) {
+  test_backend closing, good;
+  closing.set_mode(backend_mode::close_after_request);
+  balancer.set_ports({closing.port(), good.port()});
+  start();
+  auto res = fetch(port(), get());
+  ASSERT_TRUE(res.ok) << res.error;
+  EXPECT_EQ(res.status, 200u);
+  EXPECT_EQ(balancer.failed(closing.port()), 1u);
+}
+
+TEST_F(proxy_test, hung_backend_gives_504_within_backend_timeout) {
+  test_backend hung, good;
+  hung.set_mode(backend_mode::hang);
+  balancer.set_ports({hung.port(), good.port()});
+  auto settings = test_settings();
+  settings.backend_timeout = std::chrono::milliseconds(200);
+  start(settings);
+  test_client client{port()};
+  auto res = client.send(get(), 3s);
+  ASSERT_TRUE(res.ok) << res.error;
+  EXPECT_EQ(res.status, 504u);
+  // Not retried, and the backend is not thrown out of the rotation for
+  // being slow: the health checker judges that.
+  EXPECT_EQ(good.requests(), 0u);
+  EXPECT_EQ(balancer.finished(hung.port()), 1u);
+  EXPECT_EQ(balancer.failed(hung.port()), 0u);
+  EXPECT_EQ(server->stats().gateway_timeout, 1u);
+  // The client connection survives a 504.
+  auto next = client.send(get());
+  ASSERT_TRUE(next.ok) << next.error;
+  EXPECT_EQ(next.status, 200u);
+}
+
+// -- start and stop ----------------------------------------------------------------------
+
+TEST_F(proxy_test, bind_failure_names_the_address_and_the_reason) {
+  start();
+  auto settings = test_settings();
+  settings.listen.port = port();
+  proxy_server second{settings, balancer.factory()};
+  try {
+    second.start();
+    ADD_FAILURE() << "second bind succeeded";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()), "cannot listen on 127.0.0.1:"
+                                       + std::to_string(port())
+                                       + ": address already in use");
+  }
+}
+
+TEST_F(proxy_test, shutdown_lets_an_in_flight_request_finish_and_refuses_new_ones) {
+  test_backend slow;
+  slow.set_mode(backend_mode::gate);
+  balancer.set_ports({slow.port()});
+  start();
+  auto proxy_port = port();
+  test_client busy{proxy_port};
+  test_client idle{proxy_port};
+  ASSERT_TRUE(idle.connected());
+  std::optional<client_response> answer;
+  std::thread request([&] { answer = busy.send(get(), 10s); });
+  ASSERT_TRUE(slow.wait_for_requests(1));
+  std::thread stopper([&] { server->shutdown(); });
+  // The idle keep-alive client is let go at once.
+  EXPECT_TRUE(idle.closed_by_peer());
+  // New connections are refused while the request is still in flight.
+  bool refused = false;
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!refused && std::chrono::steady_clock::now() < deadline)
+    refused = connection_refused(proxy_port);
+  EXPECT_TRUE(refused);
+  slow.release();
+  request.join();
+  stopper.join();
+  ASSERT_TRUE(answer && answer->ok) << (answer ? answer->error : "none");
+  EXPECT_EQ(answer->status, 200u);
+  EXPECT_FALSE(answer->keep_alive);
+  EXPECT_TRUE(busy.closed_by_peer());
+}
+
+TEST_F(proxy_test, shutdown_timeout_closes_requests_that_do_not_finish) {
+  test_backend hung;
+  hung.set_mode(backend_mode::hang);
+  balancer.set_ports({hung.port()});
+  auto settings = test_settings();
+  settings.shutdown_timeout = std::chrono::milliseconds(200);
+  start(settings);
+  test_client client{port()};
+  std::optional<client_response> answer;
+  std::thread request([&] { answer = client.send(get(), 10s); });
+  ASSERT_TRUE(hung.wait_for_requests(1));
+  server->shutdown();
+  request.join();
+  ASSERT_TRUE(answer);
+  EXPECT_FALSE(answer->ok);
+  EXPECT_EQ(balancer.finished(hung.port()), 1u);
+}
+
+} // namespace
+} // namespace corral::test
