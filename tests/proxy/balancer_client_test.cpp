@@ -1,0 +1,386 @@
+// The CAF-backed port source against a stand-in balancer on a real actor
+// system (normal scheduler): batching, reports, and a balancer that dies.
+#include "proxy/balancer_client.hpp"
+
+#include "actors/actors.hpp"
+#include "proxy/proxy_server.hpp"
+#include "tests/proxy/support.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+namespace corral::test {
+namespace {
+
+namespace net = boost::asio;
+
+/// What the stand-in balancer received, shared with the test thread.
+struct probe {
+  struct message {
+    uint32_t fresh = 0;
+    uint32_t retries = 0;
+    std::vector<uint16_t> finished;
+    std::vector<uint16_t> failed;
+    bool has_reply = false;
+  };
+
+  void record(const port_ask& ask) {
+    {
+      std::lock_guard guard{mutex};
+      messages.push_back({ask.fresh, ask.retries, ask.finished, ask.failed,
+                          ask.reply != nullptr});
+    }
+    cv.notify_all();
+  }
+
+  std::vector<message> snapshot() const {
+    std::lock_guard guard{mutex};
+    return messages;
+  }
+
+  size_t count() const {
+    std::lock_guard guard{mutex};
+    return messages.size();
+  }
+
+  size_t finished() const {
+    std::lock_guard guard{mutex};
+    size_t n = 0;
+    for (auto& m : messages)
+      n += m.finished.size();
+    return n;
+  }
+
+  size_t failed() const {
+    std::lock_guard guard{mutex};
+    size_t n = 0;
+    for (auto& m : messages)
+      n += m.failed.size();
+    return n;
+  }
+
+  size_t fresh() const {
+    std::lock_guard guard{mutex};
+    size_t n = 0;
+    for (auto& m : messages)
+      n += m.fresh;
+    return n;
+  }
+
+  mutable std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<message> messages;
+};
+
+struct stand_in_state {
+  std::vector<uint16_t> ports;
+  size_t cursor = 0;
+  /// Hold asks while no backend is up, instead of answering "none".
+  bool hold = false;
+  std::vector<port_ask> held;
+  std::shared_ptr<probe> seen;
+  static inline const char* name = "stand-in balancer";
+
+  void answer(port_ask& ask) {
+    std::vector<uint16_t> out;
+    if (!ports.empty())
+      for (uint32_t i = 0; i < ask.fresh + ask.retries; ++i)
+        out.push_back(ports[cursor++ % ports.size()]);
+    ask.reply->deliver(std::move(out));
+  }
+};
+
+/// Implements balancer_actor just enough: strict round robin over `ports`,
+/// every message recorded in the probe.
+balancer_actor::behavior_type
+stand_in(balancer_actor::stateful_pointer<stand_in_state> self,
+         std::vector<uint16_t> ports, bool hold, std::shared_ptr<probe> seen) {
+  self->state.ports = std::move(ports);
+  self->state.hold = hold;
+  self->state.seen = std::move(seen);
+  return {
+    [=](atom::next, port_ask& ask) {
+      auto& st = self->state;
+      if (ask.reply) {
+        if (st.hold && st.ports.empty())
+          st.held.push_back(std::move(ask));
+        else
+          st.answer(ask);
+      }
+      // Recorded after the answer was posted, so a test that saw the record
+      // finds the answer queued on its io_context.
+      st.seen->record(ask);
+    },
+    [=](atom::up, uint16_t port) {
+      auto& st = self->state;
+      st.ports.push_back(port);
+      for (auto& ask : st.held)
+        st.answer(ask);
+      st.held.clear();
+    },
+    [=](atom::down, uint16_t port) { std::erase(self->state.ports, port); },
+    [=](atom::drain, uint16_t, caf::timespan) { return true; },
+    [=](atom::count) { return uint64_t{0}; },
+    [=](caf::get_atom, atom::status) { return balancer_status{}; },
+    [=](caf::timeout_atom, uint16_t, uint64_t) {},
+  };
+}
+
+/// Records the answers of the waiters it makes.
+struct answers {
+  struct waiter final : port_waiter {
+    explicit waiter(answers& owner) : owner(owner) {
+    }
+    void on_port(std::optional<uint16_t> port) override {
+      owner.got.push_back(port);
+    }
+    answers& owner;
+  };
+
+  std::shared_ptr<port_waiter> make() {
+    return std::make_shared<waiter>(*this);
+  }
+
+  std::vector<std::optional<uint16_t>> got;
+};
+
+caf::actor_system_config& normal_config(caf::actor_system_config& cfg) {
+  cfg.set("scheduler.max-threads", 2);
+  return cfg;
+}
+
+class balancer_client_test : public ::testing::Test {
+protected:
+  balancer_client_test()
+    : sys(normal_config(cfg)),
+      ioc(std::in_place, 1),
+      work(net::make_work_guard(*ioc)),
+      seen(std::make_shared<probe>()) {
+  }
+
+  ~balancer_client_test() override {
+    // guides/caf-0.17.md §11: io first, then the actors, then the
+    // io_context, all before the actor system.
+    client.reset();
+    if (balancer)
+      caf::anon_send_exit(balancer, caf::exit_reason::user_shutdown);
+    balancer = nullptr;
+    sys.await_all_actors_done();
+    work.reset();
+    ioc.reset();
+  }
+
+  void spawn(std::vector<uint16_t> ports, bool hold = false) {
+    balancer = sys.spawn(stand_in, std::move(ports), hold, seen);
+    client = make_balancer_client(*ioc, caf::actor_cast<caf::actor>(balancer));
+  }
+
+  /// Runs io handlers until `done` holds; false after the deadline.
+  template <class Predicate>
+  bool run_until(Predicate done, std::chrono::milliseconds deadline = 5s) {
+    auto end = std::chrono::steady_clock::now() + deadline;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() >= end)
+        return false;
+      ioc->run_one_for(std::chrono::milliseconds(10));
+    }
+    return true;
+  }
+
+  /// Returns once the stand-in handled every message sent before.
+  void sync_with_balancer() {
+    caf::scoped_actor self{sys};
+    self->request(balancer, caf::infinite, caf::get_atom_v, atom::status{})
+      .receive([](const balancer_status&) {},
+               [](const caf::error& err) {
+                 ADD_FAILURE() << "stand-in gone: " << to_string(err);
+               });
+  }
+
+  caf::actor_system_config cfg;
+  caf::actor_system sys;
+  std::optional<net::io_context> ioc;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  std::shared_ptr<probe> seen;
+  balancer_actor balancer;
+  std::unique_ptr<port_source> client;
+};
+
+TEST_F(balancer_client_test, k_waiting_sessions_share_one_ask_of_k_ports) {
+  spawn({8001, 8002, 8003});
+  answers a;
+  for (int i = 0; i < 7; ++i)
+    client->async_next_port(a.make(), false);
+  ASSERT_TRUE(run_until([&] { return a.got.size() == 7; }));
+  std::vector<std::optional<uint16_t>> expected{8001, 8002, 8003, 8001,
+                                                8002, 8003, 8001};
+  EXPECT_EQ(a.got, expected);
+  auto messages = seen->snapshot();
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0].fresh, 7u);
+  EXPECT_EQ(messages[0].retries, 0u);
+}
+
+TEST_F(balancer_client_test, sessions_arriving_during_an_ask_wait_for_the_next) {
+  // The stand-in holds asks until a backend is up, so the first ask stays
+  // in flight as long as the test wants.
+  spawn({}, true);
+  answers a;
+  client->async_next_port(a.make(), false);
+  client->async_next_port(a.make(), false);
+  ioc->poll(); // sends the first ask
+  for (int i = 0; i < 3; ++i)
+    client->async_next_port(a.make(), false);
+  ioc->poll(); // must not send another ask while one is in flight
+  sync_with_balancer();
+  EXPECT_EQ(seen->snapshot().size(), 1u);
+  caf::anon_send(balancer, atom::up{}, uint16_t{9001});
+  // The stand-in records a message after answering it: wait for both.
+  ASSERT_TRUE(
+    run_until([&] { return a.got.size() == 5 && seen->count() == 2; }));
+  for (auto& port : a.got)
+    EXPECT_EQ(port, uint16_t{9001});
+  auto messages = seen->snapshot();
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[0].fresh, 2u);
+  EXPECT_EQ(messages[1].fresh, 3u);
+}
+
+TEST_F(balancer_client_test, retries_are_asked_apart_from_fresh_requests) {
+  spawn({8001});
+  answers a;
+  client->async_next_port(a.make(), false);
+  client->async_next_port(a.make(), true);
+  client->async_next_port(a.make(), true);
+  ASSERT_TRUE(run_until([&] { return a.got.size() == 3; }));
+  auto messages = seen->snapshot();
+  ASSERT_EQ(messages.size(), 1u);
+  EXPECT_EQ(messages[0].fresh, 1u);
+  EXPECT_EQ(messages[0].retries, 2u);
+}
+
+TEST_F(balancer_client_test, reports_arrive_even_when_traffic_stops) {
+  spawn({8001, 8002, 8003});
+  answers a;
+  for (int i = 0; i < 3; ++i)
+    client->async_next_port(a.make(), false);
+  ASSERT_TRUE(run_until([&] { return a.got.size() == 3; }));
+  client->finished(8001);
+  client->finished(8002);
+  client->failed(8003);
+  ASSERT_TRUE(
+    run_until([&] { return seen->finished() == 2 && seen->failed() == 1; }));
+  auto messages = seen->snapshot();
+  ASSERT_EQ(messages.size(), 2u);
+  // All three in one coalesced report, which asks for nothing.
+  EXPECT_EQ(messages[1].finished, (std::vector<uint16_t>{8001, 8002}));
+  EXPECT_EQ(messages[1].failed, (std::vector<uint16_t>{8003}));
+  EXPECT_EQ(messages[1].fresh + messages[1].retries, 0u);
+  EXPECT_FALSE(messages[1].has_reply);
+}
+
+TEST_F(balancer_client_test, reports_ride_along_with_the_next_ask) {
+  spawn({8001});
+  answers a;
+  client->async_next_port(a.make(), false);
+  ASSERT_TRUE(run_until([&] { return a.got.size() == 1; }));
+  client->finished(8001);
+  client->async_next_port(a.make(), false);
+  ASSERT_TRUE(
+    run_until([&] { return a.got.size() == 2 && seen->count() == 2; }));
+  auto messages = seen->snapshot();
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[1].finished, (std::vector<uint16_t>{8001}));
+  EXPECT_EQ(messages[1].fresh, 1u);
+}
+
+TEST_F(balancer_client_test, no_ready_backend_answers_nothing) {
+  spawn({});
+  answers a;
+  client->async_next_port(a.make(), false);
+  ASSERT_TRUE(run_until([&] { return a.got.size() == 1; }));
+  EXPECT_EQ(a.got[0], std::nullopt);
+}
+
+TEST_F(balancer_client_test, a_killed_balancer_answers_waiting_sessions_with_nothing) {
+  spawn({}, true);
+  answers a;
+  for (int i = 0; i < 3; ++i)
+    client->async_next_port(a.make(), false);
+  ioc->poll();
+  sync_with_balancer();
+  ASSERT_EQ(seen->snapshot().size(), 1u); // the ask is held
+  caf::anon_send_exit(balancer, caf::exit_reason::kill);
+  ASSERT_TRUE(run_until([&] { return a.got.size() == 3; }));
+  for (auto& port : a.got)
+    EXPECT_EQ(port, std::nullopt);
+  // Asks after its death are answered the same way, not lost.
+  client->async_next_port(a.make(), false);
+  ASSERT_TRUE(run_until([&] { return a.got.size() == 4; }));
+  EXPECT_EQ(a.got[3], std::nullopt);
+}
+
+// The whole front end with the real client: exact round robin through CAF.
+TEST_F(balancer_client_test, proxy_with_balancer_client_spreads_exactly) {
+  test_backend b1, b2, b3;
+  spawn({b1.port(), b2.port(), b3.port()});
+  auto balancer_handle = caf::actor_cast<caf::actor>(balancer);
+  auto settings = test_settings();
+  settings.threads = 2;
+  {
+    proxy_server server{settings, [&](net::io_context& io, unsigned) {
+                          return make_balancer_client(io, balancer_handle);
+                        }};
+    server.start();
+    std::vector<std::thread> clients;
+    std::atomic<int> ok{0};
+    for (int c = 0; c < 3; ++c)
+      clients.emplace_back([&] {
+        test_client client{server.port()};
+        for (int i = 0; i < 20; ++i)
+          if (auto res = client.send({}); res.ok && res.status == 200)
+            ++ok;
+      });
+    for (auto& t : clients)
+      t.join();
+    EXPECT_EQ(ok, 60);
+    EXPECT_EQ(b1.requests(), 20u);
+    EXPECT_EQ(b2.requests(), 20u);
+    EXPECT_EQ(b3.requests(), 20u);
+    // Every port comes back as finished once traffic stops.
+    std::unique_lock lock{seen->mutex};
+    EXPECT_TRUE(seen->cv.wait_for(lock, 5s, [&] {
+      size_t n = 0;
+      for (auto& m : seen->messages)
+        n += m.finished.size();
+      return n == 60;
+    }));
+    lock.unlock();
+    // A dead balancer means 503, not a hang.
+    caf::anon_send_exit(balancer, caf::exit_reason::kill);
+    sys.await_all_actors_done();
+    auto res = fetch(server.port());
+    ASSERT_TRUE(res.ok) << res.error;
+    EXPECT_EQ(res.status, 503u);
+    server.shutdown();
+  }
+  EXPECT_EQ(seen->fresh(), 60u);
+}
+
+} // namespace
+} // namespace corral::test
