@@ -1,0 +1,67 @@
+// Reading corral's GET /status: the pool's size and slots, and nothing else.
+#include "tools/chaos/status.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace corral::chaos;
+
+namespace {
+
+// Shaped like app/admin_documents.cpp writes it, trimmed to what matters.
+constexpr const char* three_slots = R"({
+  "pool": {"name": "bench-chaos", "image": "acts:latest", "desired": 3, "ready": 2,
+           "slots": [
+    {"port": 21010, "name": "bench-chaos-21010", "state": "ready", "container": "aaa",
+     "restarts": 0, "failure_streak": 0, "since_ms": 1, "last_error": ""},
+    {"port": 21011, "name": "bench-chaos-21011", "state": "starting", "container": "bbb",
+     "restarts": 2, "failure_streak": 1, "since_ms": 1, "last_error": "exited with status 137"},
+    {"port": 21012, "name": "bench-chaos-21012", "state": "ready", "container": "ccc",
+     "restarts": 0, "failure_streak": 0, "since_ms": 1, "last_error": ""}]},
+  "balancer": {"rotation": [21010, 21012]},
+  "proxy": {"requests": 10}
+})";
+
+} // namespace
+
+TEST(chaos_status, reads_the_pool_and_its_slots) {
+  auto view = parse_status(three_slots);
+  ASSERT_TRUE(view);
+  EXPECT_EQ(view->name, "bench-chaos");
+  EXPECT_EQ(view->desired, 3u);
+  ASSERT_EQ(view->slots.size(), 3u);
+  EXPECT_EQ(view->slots[1].port, 21011);
+  EXPECT_EQ(view->slots[1].state, "starting");
+  EXPECT_EQ(view->slots[1].container, "bbb");
+  EXPECT_EQ(view->slots[1].restarts, 2u);
+  EXPECT_EQ(view->slots[1].last_error, "exited with status 137");
+  EXPECT_EQ(view->ready_count(), 2u);
+  EXPECT_FALSE(view->whole());
+  ASSERT_NE(view->find(21012), nullptr);
+  EXPECT_EQ(view->find(21012)->container, "ccc");
+  EXPECT_EQ(view->find(21013), nullptr);
+}
+
+TEST(chaos_status, whole_means_exactly_desired_slots_all_ready) {
+  pool_view view;
+  view.desired = 2;
+  view.slots = {{21010, "ready", "a", 0, ""}, {21011, "ready", "b", 0, ""}};
+  EXPECT_TRUE(view.whole());
+  view.slots.push_back({21012, "draining", "c", 0, ""});
+  EXPECT_FALSE(view.whole()); // a leaving slot is not the pool at its size yet
+  view.slots.pop_back();
+  view.slots[0].state = "checking";
+  EXPECT_FALSE(view.whole());
+}
+
+TEST(chaos_status, refuses_documents_that_are_not_corrals) {
+  EXPECT_FALSE(parse_status(""));
+  EXPECT_FALSE(parse_status("not json"));
+  EXPECT_FALSE(parse_status("[]"));
+  EXPECT_FALSE(parse_status(R"({"pool": {"name": "x"}})"));
+  EXPECT_FALSE(parse_status(R"({"pool": {"desired": -1, "slots": []}})"));
+  EXPECT_FALSE(parse_status(R"({"pool": {"desired": 1, "slots": [{"port": 0}]}})"));
+  EXPECT_FALSE(parse_status(R"({"pool": {"desired": 1, "slots": [7]}})"));
+  auto empty = parse_status(R"({"pool": {"name": "p", "desired": 0, "slots": []}})");
+  ASSERT_TRUE(empty);
+  EXPECT_TRUE(empty->slots.empty());
+}

@@ -1,0 +1,210 @@
+// The phases of one chaos run (see chaos_run.hpp).
+#include "tools/chaos/chaos_run.hpp"
+
+#include "app/units.hpp"
+#include "runtime/docker_runtime.hpp"
+#include "tools/chaos/http_client.hpp"
+#include "tools/chaos/injector.hpp"
+#include "tools/chaos/load.hpp"
+#include "tools/chaos/run_log.hpp"
+#include "tools/chaos/status_monitor.hpp"
+
+#include <algorithm>
+#include <thread>
+
+namespace corral::chaos {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+/// The load runs this long before the first fault, so that the first fault
+/// meets a steady load with its connections open, like every later one.
+constexpr auto warm_up = 1s;
+
+/// One-off requests to the admin endpoint and the containers.
+constexpr auto admin_timeout = 2s;
+constexpr auto health_timeout = 1s;
+
+run_outcome failure(std::string message, int exit_code = 1) {
+  run_outcome out;
+  out.error = std::move(message);
+  out.exit_code = exit_code;
+  return out;
+}
+
+/// Sleeps until `until`; false as soon as `interrupted` is set.
+bool sleep_until(clock::time_point until, const std::atomic<bool>& interrupted) {
+  while (!interrupted) {
+    auto now = clock::now();
+    if (now >= until)
+      return true;
+    std::this_thread::sleep_for(std::min<clock::duration>(until - now, 20ms));
+  }
+  return false;
+}
+
+double ms_between(clock::time_point from, clock::time_point to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
+}
+
+std::string pool_state(const std::optional<pool_view>& view) {
+  if (!view)
+    return "/status never answered";
+  return std::to_string(view->ready_count()) + " of " + std::to_string(view->desired)
+         + " ready, " + std::to_string(view->slots.size()) + " slots";
+}
+
+/// The pool after the run, from corral, the containers themselves and Docker.
+pool_check check_pool(const chaos_options& o, http_client& http, container_runtime& docker) {
+  pool_check end;
+  auto answer = http.get(o.admin.url("/status"), admin_timeout);
+  auto view = answer.status == 200 ? parse_status(answer.body) : std::nullopt;
+  if (view) {
+    end.answered = true;
+    end.desired = view->desired;
+    end.slots = view->slots.size();
+    end.ready = view->ready_count();
+    for (auto& slot : view->slots)
+      if (http.get(loopback_endpoint{"127.0.0.1", slot.port}.url(o.health_path), health_timeout)
+            .success())
+        ++end.healthy;
+  }
+  if (auto listed = docker.list({{labels::pool, o.pool}}))
+    end.running = static_cast<int>(std::count_if(
+      listed->begin(), listed->end(),
+      [](const container_info& c) { return c.status == container_status::running; }));
+  return end;
+}
+
+} // namespace
+
+run_outcome run_chaos(const chaos_options& o, std::ostream& out,
+                      const std::atomic<bool>& interrupted) {
+  run_log log{out, clock::now()};
+  auto seed = o.seed.value_or(
+    static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()));
+
+  // -- preflight: the daemon, corral and the pool must be there -----------------
+  docker_runtime docker{o.docker_socket};
+  if (auto ping = docker.ping(); !ping)
+    return failure(ping.error().message); // names the socket and the reason already
+  http_client http;
+  auto first = http.get(o.admin.url("/status"), admin_timeout);
+  if (first.status == 0)
+    return failure("corral's admin endpoint does not answer GET " + o.admin.url("/status")
+                   + ": " + first.detail + " (is corral running, with [admin] listen = \""
+                   + o.admin.text() + "\"?)");
+  auto view = first.status == 200 ? parse_status(first.body) : std::nullopt;
+  if (!view)
+    return failure("GET " + o.admin.url("/status") + " answered " + std::to_string(first.status)
+                     + " but not with corral's status document: is --admin corral's admin "
+                       "endpoint?",
+                   2);
+  if (view->name != o.pool)
+    return failure("corral at " + o.admin.text() + " runs pool \"" + view->name + "\", not \""
+                     + o.pool + "\" (--pool)",
+                   2);
+
+  status_monitor monitor{o.admin.url("/status"), o.poll_every, log};
+  monitor.start();
+  log.say("waiting up to " + corral::format_duration(o.settle) + " for pool " + o.pool
+          + " to be whole (" + std::to_string(view->desired) + " ready)");
+  if (!monitor.wait_settled(false, clock::now() + o.settle, [&] { return interrupted.load(); }))
+    return failure("pool " + o.pool + " is not whole: " + pool_state(monitor.latest())
+                   + "; chaos starts only on a pool that is");
+  // A path that fails before any fault would blame every failure on the faults.
+  auto probe = http.get(o.proxy.url(o.load_path), o.request_timeout);
+  if (!probe.success())
+    return failure("GET " + o.proxy.url(o.load_path) + " fails before any fault: "
+                     + (probe.status == 0 ? probe.detail
+                                          : "status " + std::to_string(probe.status))
+                     + " (check --proxy and --load-path)",
+                   2);
+
+  // -- load and faults ---------------------------------------------------------------
+  load_generator load{o.proxy.url(o.load_path), o.load_threads, o.load_rate,
+                      o.request_timeout};
+  fault_injector injector{o, monitor, docker, log, seed};
+  log.say("load: " + std::to_string(o.load_threads) + " threads GET " + o.proxy.url(o.load_path)
+          + "; faults for " + corral::format_duration(o.duration) + " after a "
+          + corral::format_duration(warm_up) + " warm-up; seed " + std::to_string(seed));
+  load.start();
+  sleep_until(clock::now() + warm_up, interrupted);
+
+  auto inject_start = clock::now();
+  auto inject_end = inject_start + o.duration;
+  constexpr auto never = clock::time_point::max();
+  // Faults at 0, every, 2*every, ... before the end: duration/every of them.
+  auto next_kill = o.kill_every.count() > 0 ? inject_start : never;
+  auto next_crash = o.crash_every.count() > 0 ? inject_start : never;
+  while (!interrupted) {
+    auto next = std::min(next_kill, next_crash);
+    if (next >= inject_end) {
+      sleep_until(inject_end, interrupted);
+      break;
+    }
+    if (!sleep_until(next, interrupted))
+      break;
+    if (next_kill == next) {
+      injector.kill_one();
+      next_kill += o.kill_every;
+    }
+    if (next_crash == next) {
+      injector.crash_one();
+      next_crash += o.crash_every;
+    }
+  }
+  auto inject_stop = clock::now();
+
+  // -- settle, then stop the load --------------------------------------------------
+  log.say(std::string{"fault injection "} + (interrupted ? "interrupted" : "over")
+          + "; waiting up to " + corral::format_duration(o.settle)
+          + " for every fault to be repaired and the pool to be whole");
+  bool settled = monitor.wait_settled(true, inject_stop + o.settle);
+  auto settle_stop = clock::now();
+  log.say(settled ? "pool whole again" : "pool NOT whole: " + pool_state(monitor.latest()));
+  auto counts = load.stop();
+  monitor.stop();
+  log.say("load stopped after " + std::to_string(counts.sent) + " requests, "
+          + std::to_string(counts.failed()) + " failed");
+
+  // -- the report ------------------------------------------------------------------------
+  chaos_report r;
+  r.pool = o.pool;
+  r.proxy = o.proxy.text();
+  r.admin = o.admin.text();
+  r.load_path = o.load_path;
+  r.health_path = o.health_path;
+  r.load_threads = o.load_threads;
+  r.load_rate = o.load_rate;
+  r.seed = seed;
+  r.kill_every = o.kill_every;
+  r.crash_every = o.crash_every;
+  r.poll_every = o.poll_every;
+  r.injecting_ms = ms_between(inject_start, inject_stop);
+  r.settling_ms = ms_between(inject_stop, settle_stop);
+  r.interrupted = interrupted;
+  for (auto& f : monitor.faults())
+    r.faults.push_back({f.kind, f.port, log.ms_since_origin(f.injected), f.detection_ms(),
+                        f.replacement_ms(), f.phases_ms()});
+  r.skipped = injector.skipped();
+  r.injection_errors = injector.errors();
+  r.sent = counts.sent;
+  r.ok = counts.ok;
+  r.failures = counts.failures;
+  std::sort(counts.events.begin(), counts.events.end(),
+            [](const failure_event& a, const failure_event& b) { return a.sent < b.sent; });
+  for (auto& e : counts.events)
+    r.failure_log.push_back(
+      {log.ms_since_origin(e.sent), log.ms_since_origin(e.ended), e.kind, e.detail});
+  r.status_round_trip = monitor.round_trips();
+  r.status_poll_errors = monitor.poll_errors();
+  r.end = check_pool(o, http, docker);
+  run_outcome outcome;
+  outcome.report = std::move(r);
+  outcome.exit_code = is_clean(*outcome.report) ? 0 : 1;
+  return outcome;
+}
+
+} // namespace corral::chaos

@@ -1,0 +1,44 @@
+// corral's GET /status as the chaos tool reads it: the pool's size and slots.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace corral::chaos {
+
+/// One slot of the pool as /status shows it.
+struct slot_view {
+  uint16_t port = 0;
+  /// creating, starting, ready, checking, draining, stopping or waiting.
+  std::string state;
+  /// The container's full id; empty while none is created.
+  std::string container;
+  uint32_t restarts = 0;
+  std::string last_error;
+
+  bool ready() const { return state == "ready"; }
+};
+
+/// The pool part of /status.
+struct pool_view {
+  std::string name;
+  /// The size the pool heads for.
+  uint32_t desired = 0;
+  /// Ordered by port, as corral lists them.
+  std::vector<slot_view> slots;
+
+  /// The slot on `port`, or nullptr.
+  const slot_view* find(uint16_t port) const;
+  /// Slots in state ready.
+  std::size_t ready_count() const;
+  /// True when the pool has exactly `desired` slots and all of them are ready.
+  bool whole() const;
+};
+
+/// Parses a /status body; nullopt when it is not the document corral writes.
+std::optional<pool_view> parse_status(std::string_view body);
+
+} // namespace corral::chaos
