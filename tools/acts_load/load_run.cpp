@@ -69,20 +69,42 @@ std::string percent_encode(std::string_view text) {
   return out;
 }
 
-// The "error" text of an error body, or the body itself when it has none.
+// `text` on one line: every run of whitespace (newlines included) becomes one
+// space, and none is left at either end.
+std::string one_line(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      if (!out.empty() && out.back() != ' ')
+        out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  if (!out.empty() && out.back() == ' ')
+    out.pop_back();
+  return out;
+}
+
+// The "error" text of an error body, or the start of the body when it has
+// none (a proxy in between answers in plain text, "backend failed\n").
 std::string error_text(const http_result& result) {
   json::error_code ec;
   auto value = json::parse(result.body, ec);
   if (!ec && value.is_object() && value.as_object().contains("error") && value.at("error").is_string())
-    return std::string{value.at("error").as_string()};
-  return result.body.substr(0, 120);
+    return one_line(value.at("error").as_string());
+  return one_line(std::string_view{result.body}.substr(0, 120));
 }
+
+} // namespace
 
 std::string describe(const http_result& result) {
   if (!result.answered())
-    return "no response: " + result.error;
+    return "no response: " + one_line(result.error);
   return "HTTP " + std::to_string(result.status) + ": " + error_text(result);
 }
+
+namespace {
 
 // Creates a user or category; "exists already" is fine, checked by listing
 // (a 400 could also mean a malformed request, which must stop the run).

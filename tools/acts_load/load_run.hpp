@@ -6,6 +6,8 @@
 #include <map>
 #include <string>
 
+#include "tools/acts_load/http_client.hpp"
+
 namespace acts_load {
 
 /// What to upload, and where.
@@ -53,6 +55,11 @@ struct load_summary {
 /// Runs the whole load: creates the user and categories, uploads, reads
 /// everything back and verifies it. Progress and problems go to `log`.
 load_summary run_load(const load_options& options, std::ostream& log);
+
+/// Why a request failed, on one line (the summary lists failures one per
+/// line): "no response: <libcurl's reason>" or "HTTP <status>: <the JSON
+/// "error" text, else the start of the body>", whitespace runs folded.
+std::string describe(const http_result& result);
 
 /// Prints the summary table.
 void print_summary(const load_options& options, const load_summary& summary, std::ostream& out);
