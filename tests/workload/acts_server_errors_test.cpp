@@ -3,70 +3,15 @@
 // elsewhere gives 503 while the container stays healthy and in the pool.
 #include "tests/support/docker_env.hpp"
 #include "tests/workload/acts_pool.hpp"
+#include "tests/workload/database.hpp"
 
-#include <curl/curl.h>
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <future>
 
 using namespace corral::test;
 
 namespace {
-
-/// Where the daemon keeps the named volume `name` on this host, from
-/// GET /volumes/{name} on the engine socket; "" when it cannot tell.
-std::string volume_mountpoint(const std::string& name) {
-  std::string body;
-  CURL* curl = curl_easy_init();
-  auto url = "http://localhost/v1.41/volumes/" + name;
-  auto socket = docker_socket();
-  curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket.c_str());
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 5000L);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION,
-                   +[](char* data, size_t size, size_t n, void* out) {
-                     static_cast<std::string*>(out)->append(data, size * n);
-                     return size * n;
-                   });
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  long status = 0;
-  if (curl_easy_perform(curl) == CURLE_OK)
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-  curl_easy_cleanup(curl);
-  auto doc = parse_json(body);
-  if (status != 200 || !doc.is_object() || !doc.as_object().contains("Mountpoint"))
-    return {};
-  return std::string{doc.at("Mountpoint").as_string()};
-}
-
-/// A connection to the pool's database from outside every container, as
-/// another writer on the host would have.
-class outside_writer {
-public:
-  explicit outside_writer(const std::string& path) {
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-      sqlite3_close(db_);
-      db_ = nullptr;
-    }
-  }
-  ~outside_writer() {
-    if (db_ != nullptr) {
-      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-      sqlite3_close(db_);
-    }
-  }
-  outside_writer(const outside_writer&) = delete;
-  outside_writer& operator=(const outside_writer&) = delete;
-
-  /// Runs one statement; true on success.
-  bool exec(const char* sql) {
-    return db_ != nullptr && sqlite3_exec(db_, sql, nullptr, nullptr, nullptr) == SQLITE_OK;
-  }
-
-private:
-  sqlite3* db_ = nullptr;
-};
 
 /// The container id of the slot on `port` ("" when none).
 std::string container_on(corral_process& corral, uint16_t port) {

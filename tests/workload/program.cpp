@@ -61,11 +61,12 @@ bool program::reap(bool block) {
 int program::wait(std::chrono::milliseconds deadline) {
   if (pid_ <= 0)
     return -1;
-  if (wait_until(deadline, [this] { return reap(false); }, 20ms))
-    return exit_status_;
-  ::kill(pid_, SIGKILL);
-  reap(true);
-  return -1;
+  if (!exited_ && !wait_until(deadline, [this] { return reap(false); }, 20ms)) {
+    ::kill(pid_, SIGKILL);
+    reap(true);
+    killed_ = true;
+  }
+  return killed_ ? -1 : exit_status_;
 }
 
 int program::terminate(std::chrono::milliseconds grace) {

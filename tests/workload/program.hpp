@@ -49,6 +49,8 @@ private:
   pid_t pid_ = -1;
   int exit_status_ = -1;
   bool exited_ = false;
+  /// Killed by wait() at its deadline: the exit status says nothing then.
+  bool killed_ = false;
 };
 
 /// Runs a program to its end (or kills it after `deadline`); returns its
