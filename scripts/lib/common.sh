@@ -78,3 +78,31 @@ build_corral() {
     die "the build failed"
   fi
 }
+
+# -- browser test (tests/browser) -------------------------------------------------
+
+# ensure_browser_deps: what tests/browser needs to drive the Acts page in
+# headless Chromium. Debian's `chromium` (with chromium-common and ~25 shared
+# libraries: GTK 3, codecs, about 300 MB installed) and `fonts-dejavu-core`
+# (legible text in the screenshot) come from apt; Node and npm are used where
+# they already are (often /usr/local/bin or /usr/bin), else Debian's `nodejs`
+# and `npm`. Then `npm ci` installs the pinned playwright-core, which drives
+# /usr/bin/chromium and never downloads a browser of its own.
+ensure_browser_deps() {
+  if ! command -v chromium >/dev/null; then
+    say "tests/browser needs Chromium: installing Debian's chromium, chromium-common and" \
+        "about 25 libraries they need (GTK 3, codecs; ~300 MB on disk)"
+  fi
+  ensure_packages chromium fonts-dejavu-core
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    ensure_packages nodejs npm
+  fi
+  local dir="$CORRAL_ROOT/tests/browser"
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+    say "installing the browser test's npm packages (npm ci in tests/browser)"
+    # Playwright would otherwise fetch its own browser builds; we use Debian's.
+    (cd "$dir" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error) \
+      || die "npm ci in $dir failed"
+    touch "$dir/node_modules"
+  fi
+}
