@@ -140,14 +140,23 @@ const fault_record* fault_before(const chaos_report& r, double ms) {
   return last;
 }
 
-json::object spread_json(const std::optional<spread>& s) {
+// Whole numbers in the JSON: the times are good to ~10 ms, and Boost.JSON
+// writes doubles in exponent form ("5.894E2"), which people misread.
+json::value whole(double value) {
+  return static_cast<int64_t>(std::llround(value));
+}
+
+json::object spread_json(const std::optional<spread>& s, double scale = 1) {
   if (!s)
     return {{"n", 0}};
-  return {{"n", s->count}, {"min", s->min}, {"median", s->median}, {"max", s->max}};
+  return {{"n", s->count},
+          {"min", whole(s->min * scale)},
+          {"median", whole(s->median * scale)},
+          {"max", whole(s->max * scale)}};
 }
 
 json::value optional_json(const std::optional<double>& v) {
-  return v ? json::value(*v) : json::value(nullptr);
+  return v ? whole(*v) : json::value(nullptr);
 }
 
 } // namespace
@@ -228,10 +237,10 @@ std::string render_json(const chaos_report& r) {
   for (auto& f : r.faults) {
     json::array phases;
     for (auto& [state, ms] : f.phases_ms)
-      phases.push_back({{"state", state}, {"ms", ms}});
+      phases.push_back({{"state", state}, {"ms", whole(ms)}});
     faults.push_back({{"kind", to_string(f.kind)},
                       {"port", f.port},
-                      {"at_ms", f.at_ms},
+                      {"at_ms", whole(f.at_ms)},
                       {"detection_ms", optional_json(f.detection_ms)},
                       {"replacement_ms", optional_json(f.replacement_ms)},
                       {"phases", std::move(phases)}});
@@ -249,9 +258,10 @@ std::string render_json(const chaos_report& r) {
   json::object doc{
     {"pool", r.pool},
     {"seed", r.seed},
-    {"load", {{"threads", r.load_threads}, {"path", r.load_path}, {"rate", r.load_rate}}},
-    {"injecting_ms", r.injecting_ms},
-    {"settling_ms", r.settling_ms},
+    {"load", {{"threads", r.load_threads}, {"path", r.load_path}, {"rate", r.load_rate == std::floor(r.load_rate) ? whole(r.load_rate)
+                                      : json::value(r.load_rate)}}},
+    {"injecting_ms", whole(r.injecting_ms)},
+    {"settling_ms", whole(r.settling_ms)},
     {"interrupted", r.interrupted},
     {"kills", r.count(fault_kind::kill)},
     {"crashes", r.count(fault_kind::crash)},
@@ -264,7 +274,7 @@ std::string render_json(const chaos_report& r) {
     {"failed_idempotent", r.failed_idempotent()},
     {"failures", std::move(failures)},
     {"times", std::move(times)},
-    {"status_round_trip_ms", spread_json(r.status_round_trip)},
+    {"status_round_trip_us", spread_json(r.status_round_trip, 1000)},
     {"pool_end",
      {{"answered", r.end.answered},
       {"desired", r.end.desired},
