@@ -199,3 +199,15 @@ TEST(chaos_report, phase_timings_keep_the_order_states_were_met_in) {
   EXPECT_TRUE(contains(table, "| &nbsp;&nbsp;of which in state starting | 2 of 2 | 280 | 290 | 300 |"))
     << table;
 }
+
+TEST(chaos_report, table_shows_what_the_proxy_hid_when_known) {
+  auto r = clean_run();
+  EXPECT_FALSE(contains(render_table(r), "corral's proxy meanwhile"));
+  r.proxy_delta = proxy_counters{5001, 7, 0, 0, 0};
+  auto table = render_table(r);
+  EXPECT_TRUE(contains(table, "| corral's proxy meanwhile | 5001 requests, 7 attempts retried on "
+                              "another backend, 0 x 502, 0 x 503, 0 x 504 |"))
+    << table;
+  auto doc = boost::json::parse(render_json(r)).as_object();
+  EXPECT_EQ(doc.at("proxy").at("retries").to_number<int>(), 7);
+}

@@ -65,3 +65,21 @@ TEST(chaos_status, refuses_documents_that_are_not_corrals) {
   ASSERT_TRUE(empty);
   EXPECT_TRUE(empty->slots.empty());
 }
+
+TEST(chaos_status, reads_the_proxy_counters_when_present) {
+  auto view = parse_status(R"({"pool": {"name": "p", "desired": 0, "slots": []},
+    "proxy": {"connections_open": 4, "requests": 900, "responses": {"2xx": 890},
+              "bad_gateway": 1, "no_backend": 2, "gateway_timeout": 3, "retries": 40}})");
+  ASSERT_TRUE(view && view->proxy);
+  EXPECT_EQ(view->proxy->requests, 900u);
+  EXPECT_EQ(view->proxy->retries, 40u);
+  EXPECT_EQ(view->proxy->bad_gateway, 1u);
+  EXPECT_EQ(view->proxy->no_backend, 2u);
+  EXPECT_EQ(view->proxy->gateway_timeout, 3u);
+  auto delta = view->proxy->since({100, 10, 1, 0, 0});
+  EXPECT_EQ(delta.requests, 800u);
+  EXPECT_EQ(delta.retries, 30u);
+  EXPECT_EQ(delta.bad_gateway, 0u);
+  EXPECT_EQ(delta.no_backend, 2u);
+  EXPECT_FALSE(parse_status(R"({"pool": {"desired": 0, "slots": []}})")->proxy);
+}

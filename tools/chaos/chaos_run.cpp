@@ -55,11 +55,13 @@ std::string pool_state(const std::optional<pool_view>& view) {
          + " ready, " + std::to_string(view->slots.size()) + " slots";
 }
 
-/// The pool after the run, from corral, the containers themselves and Docker.
-pool_check check_pool(const chaos_options& o, http_client& http, container_runtime& docker) {
+/// The pool after the run, from corral, the containers themselves and
+/// Docker; `view` is the /status it was read from, when one answered.
+pool_check check_pool(const chaos_options& o, http_client& http, container_runtime& docker,
+                      std::optional<pool_view>& view) {
   pool_check end;
   auto answer = http.get(o.admin.url("/status"), admin_timeout);
-  auto view = answer.status == 200 ? parse_status(answer.body) : std::nullopt;
+  view = answer.status == 200 ? parse_status(answer.body) : std::nullopt;
   if (view) {
     end.answered = true;
     end.desired = view->desired;
@@ -129,6 +131,8 @@ run_outcome run_chaos(const chaos_options& o, std::ostream& out,
   log.say("load: " + std::to_string(o.load_threads) + " threads GET " + o.proxy.url(o.load_path)
           + "; faults for " + corral::format_duration(o.duration) + " after a "
           + corral::format_duration(warm_up) + " warm-up; seed " + std::to_string(seed));
+  // The proxy's counters from here on are the run's: the warm-up's included.
+  auto before = monitor.latest();
   load.start();
   sleep_until(clock::now() + warm_up, interrupted);
 
@@ -200,7 +204,10 @@ run_outcome run_chaos(const chaos_options& o, std::ostream& out,
       {log.ms_since_origin(e.sent), log.ms_since_origin(e.ended), e.kind, e.detail});
   r.status_round_trip = monitor.round_trips();
   r.status_poll_errors = monitor.poll_errors();
-  r.end = check_pool(o, http, docker);
+  std::optional<pool_view> after;
+  r.end = check_pool(o, http, docker, after);
+  if (before && before->proxy && after && after->proxy)
+    r.proxy_delta = after->proxy->since(*before->proxy);
   run_outcome outcome;
   outcome.report = std::move(r);
   outcome.exit_code = is_clean(*outcome.report) ? 0 : 1;

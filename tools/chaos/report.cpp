@@ -177,6 +177,12 @@ std::string render_table(const chaos_report& r) {
   for (auto& [kind, count] : r.failures)
     out << "| &nbsp;&nbsp;" << kind << " | " << count << " |\n";
   out << "| failed idempotent requests | " << r.failed_idempotent() << " |\n";
+  if (r.proxy_delta) {
+    auto& p = *r.proxy_delta;
+    out << "| corral's proxy meanwhile | " << p.requests << " requests, " << p.retries
+        << " attempts retried on another backend, " << p.bad_gateway << " x 502, "
+        << p.no_backend << " x 503, " << p.gateway_timeout << " x 504 |\n";
+  }
   out << "| settling after the last fault | " << seconds(r.settling_ms) << " |\n";
   out << "| pool at the end | " << pool_text(r.end, r.health_path) << " |\n";
   out << "| verdict | " << (is_clean(r) ? "clean" : "NOT clean") << " |\n\n";
@@ -274,6 +280,12 @@ std::string render_json(const chaos_report& r) {
     {"failed_idempotent", r.failed_idempotent()},
     {"failures", std::move(failures)},
     {"times", std::move(times)},
+    {"proxy", r.proxy_delta ? json::value{{"requests", r.proxy_delta->requests},
+                                           {"retries", r.proxy_delta->retries},
+                                           {"bad_gateway", r.proxy_delta->bad_gateway},
+                                           {"no_backend", r.proxy_delta->no_backend},
+                                           {"gateway_timeout", r.proxy_delta->gateway_timeout}}
+                             : json::value(nullptr)},
     {"status_round_trip_us", spread_json(r.status_round_trip, 1000)},
     {"pool_end",
      {{"answered", r.end.answered},

@@ -4,6 +4,7 @@
 
 #include "tools/chaos/fault_tracker.hpp"
 #include "tools/chaos/stats.hpp"
+#include "tools/chaos/status.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -87,6 +88,9 @@ struct chaos_report {
   std::map<std::string, uint64_t> failures;
   /// The first failed requests, ordered by when they were sent.
   std::vector<failure_record> failure_log;
+
+  /// corral's proxy counters from the start of the load to the end of the run.
+  std::optional<proxy_counters> proxy_delta;
 
   /// Round trips of corral's /status during the run, in ms.
   std::optional<spread> status_round_trip;

@@ -21,6 +21,14 @@ std::size_t pool_view::ready_count() const {
     std::count_if(slots.begin(), slots.end(), [](const slot_view& s) { return s.ready(); }));
 }
 
+proxy_counters proxy_counters::since(const proxy_counters& earlier) const {
+  // Counters only grow; a restarted corral would start over, never below 0 here.
+  auto delta = [](uint64_t now, uint64_t then) { return now >= then ? now - then : now; };
+  return {delta(requests, earlier.requests), delta(retries, earlier.retries),
+          delta(bad_gateway, earlier.bad_gateway), delta(no_backend, earlier.no_backend),
+          delta(gateway_timeout, earlier.gateway_timeout)};
+}
+
 bool pool_view::whole() const {
   return slots.size() == desired && ready_count() == desired;
 }
@@ -77,6 +85,14 @@ std::optional<pool_view> parse_status(std::string_view body) {
     slot.restarts = static_cast<uint32_t>(number_at(s, "restarts").value_or(0));
     slot.last_error = string_at(s, "last_error");
     view.slots.push_back(std::move(slot));
+  }
+  if (auto* proxy = doc.get_object().if_contains("proxy"); proxy && proxy->is_object()) {
+    auto& p = proxy->get_object();
+    view.proxy = proxy_counters{number_at(p, "requests").value_or(0),
+                                number_at(p, "retries").value_or(0),
+                                number_at(p, "bad_gateway").value_or(0),
+                                number_at(p, "no_backend").value_or(0),
+                                number_at(p, "gateway_timeout").value_or(0)};
   }
   return view;
 }

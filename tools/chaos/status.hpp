@@ -22,13 +22,29 @@ struct slot_view {
   bool ready() const { return state == "ready"; }
 };
 
-/// The pool part of /status.
+/// The proxy's counters from /status, cumulative since corral started.
+struct proxy_counters {
+  uint64_t requests = 0;
+  /// Attempts moved to another backend after a failed connect or a broken
+  /// connection: the failures corral hid from clients.
+  uint64_t retries = 0;
+  uint64_t bad_gateway = 0;
+  uint64_t no_backend = 0;
+  uint64_t gateway_timeout = 0;
+
+  /// The counts from `earlier` to these.
+  proxy_counters since(const proxy_counters& earlier) const;
+};
+
+/// What chaos reads from /status: the pool, and the proxy's counters.
 struct pool_view {
   std::string name;
   /// The size the pool heads for.
   uint32_t desired = 0;
   /// Ordered by port, as corral lists them.
   std::vector<slot_view> slots;
+  /// The proxy part, when the document has one.
+  std::optional<proxy_counters> proxy;
 
   /// The slot on `port`, or nullptr.
   const slot_view* find(uint16_t port) const;
