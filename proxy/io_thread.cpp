@@ -114,7 +114,8 @@ void io_thread::on_begin_shutdown() {
 }
 
 void io_thread::on_shutdown_timeout() {
-  log::warn("proxy", "io thread ", index_, ": closing requests still busy after shutdown timeout");
+  log::warn("proxy", "io thread ", index_,
+            ": closing requests still busy after the shutdown timeout");
   for (auto i = sessions_.begin(); i != sessions_.end();) {
     auto& session = *i++;
     session.force_close();

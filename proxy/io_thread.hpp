@@ -63,17 +63,22 @@ public:
   /// Waits for the thread to end (not from the thread itself).
   void join();
 
+  /// The thread's counters, for snapshots from any thread.
+  const thread_counters& counters() const {
+    return counters_;
+  }
+
   // -- for the thread's own sessions (io thread only) ----------------------
 
+  /// The io_context every session of this thread runs on.
   boost::asio::io_context& context() {
     return ioc_;
   }
+  /// The proxy's settings.
   const proxy_settings& settings() const {
     return settings_;
   }
-  unsigned index() const {
-    return index_;
-  }
+  /// Where this thread's sessions get backend ports.
   port_source& ports() {
     return *ports_;
   }
@@ -81,9 +86,11 @@ public:
   port_source* ports_if_alive() {
     return ports_.get();
   }
+  /// This thread's idle backend connections.
   upstream_pool& pool() {
     return pool_;
   }
+  /// This thread's counters, to count into.
   thread_counters& counters() {
     return counters_;
   }
@@ -97,11 +104,6 @@ public:
 
   /// Forgets a session (from its destructor).
   void remove(tracked_session& session);
-
-  /// Counters of this thread; any thread.
-  const thread_counters& counters() const {
-    return counters_;
-  }
 
 private:
   using session_list = boost::intrusive::list<

@@ -6,6 +6,7 @@
 #include "runtime/log.hpp"
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 namespace corral {
@@ -88,8 +89,8 @@ uint16_t proxy_server::port() const {
 
 proxy_stats proxy_server::stats() const {
   proxy_stats sum;
-  for (auto& thread : impl_->threads)
-    sum += thread->counters().snapshot();
+  for (const auto& thread : impl_->threads)
+    sum += std::as_const(*thread).counters().snapshot();
   return sum;
 }
 
