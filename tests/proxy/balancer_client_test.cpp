@@ -3,6 +3,7 @@
 #include "proxy/balancer_client.hpp"
 
 #include "actors/actors.hpp"
+#include "actors/balancer.hpp"
 #include "proxy/proxy_server.hpp"
 #include "tests/proxy/support.hpp"
 
@@ -333,6 +334,53 @@ TEST_F(balancer_client_test, a_killed_balancer_answers_waiting_sessions_with_not
   client->async_next_port(a.make(), false);
   ASSERT_TRUE(run_until([&] { return a.got.size() == 4; }));
   EXPECT_EQ(a.got[3], std::nullopt);
+}
+
+// The client against corral's own balancer: the contract both sides rely on.
+TEST_F(balancer_client_test, the_real_balancer_hands_out_round_robin_and_settles) {
+  auto suspects = std::make_shared<std::vector<uint16_t>>();
+  auto listener = sys.spawn(
+    [suspects](balancer_listener_actor::pointer) -> balancer_listener_actor::behavior_type {
+      return {
+        [suspects](atom::suspect, uint16_t port) { suspects->push_back(port); },
+        [](atom::traffic) {},
+      };
+    });
+  balancer = sys.spawn(::corral::balancer, listener);
+  for (uint16_t port : {8001, 8002, 8003})
+    caf::anon_send(balancer, atom::up{}, port);
+  client = make_balancer_client(*ioc, caf::actor_cast<caf::actor>(balancer));
+  answers a;
+  for (int i = 0; i < 5; ++i)
+    client->async_next_port(a.make(), false);
+  ASSERT_TRUE(run_until([&] { return a.got.size() == 5; }));
+  std::vector<std::optional<uint16_t>> expected{8001, 8002, 8003, 8001, 8002};
+  EXPECT_EQ(a.got, expected);
+  // Reports without further traffic: every port settles, and a failed one
+  // leaves the rotation at once.
+  for (auto port : {8001, 8003, 8001, 8002})
+    client->finished(port);
+  client->failed(8002);
+  ioc->poll();
+  balancer_status status;
+  auto settled = [&] {
+    caf::scoped_actor self{sys};
+    self->request(balancer, caf::infinite, caf::get_atom_v, atom::status{})
+      .receive([&](balancer_status& s) { status = std::move(s); },
+               [](const caf::error&) {});
+    uint32_t in_flight = 0;
+    for (auto& b : status.backends)
+      in_flight += b.in_flight;
+    return status.failed == 1 && in_flight == 0;
+  };
+  ASSERT_TRUE(run_until(settled));
+  EXPECT_EQ(status.handed_out, 5u);
+  client->async_next_port(a.make(), false);
+  client->async_next_port(a.make(), false);
+  ASSERT_TRUE(run_until([&] { return a.got.size() == 7; }));
+  EXPECT_NE(a.got[5], uint16_t{8002});
+  EXPECT_NE(a.got[6], uint16_t{8002});
+  caf::anon_send_exit(listener, caf::exit_reason::user_shutdown);
 }
 
 // The whole front end with the real client: exact round robin through CAF.
