@@ -59,6 +59,39 @@ struct loader_summary {
   std::string result;
 };
 
+/// Reads the summary table acts-load prints at the end.
+loader_summary parse_summary(const std::string& output) {
+  static const std::regex row{R"(^  (\w+) +(\d+)(?:  (.*))?$)"};
+  static const std::regex reason{R"(^      (\d+) x (.*)$)"};
+  static const std::regex category{
+    R"(^    (acts-load-\d+) +(\d+) +(\d+) +(-?\d+) +(-?\d+) +(-?\d+)(  MISMATCH)?$)"};
+  static const std::regex stored{R"((\d+) stored nonetheless)"};
+  static const std::regex retries{R"((\d+) retries)"};
+  loader_summary summary;
+  std::istringstream lines{output};
+  std::smatch m;
+  for (std::string line; std::getline(lines, line);) {
+    if (std::regex_match(line, m, category)) {
+      summary.categories[m[1]] = {std::stoi(m[2]), std::stoi(m[3]), std::stoll(m[4]),
+                                  std::stoll(m[5]), std::stoll(m[6]), m[7].matched};
+    } else if (std::regex_match(line, m, reason)) {
+      summary.failure_reasons.push_back(line);
+      summary.failures_itemised += std::stoi(m[1]);
+    } else if (std::regex_match(line, m, row)) {
+      summary.rows[m[1]] = std::stoi(m[2]);
+      std::smatch note;
+      auto text = m[3].str();
+      if (m[1] == "failed" && std::regex_search(text, note, stored))
+        summary.stored_unacknowledged = std::stoi(note[1]);
+      if (m[1] == "uploaded" && std::regex_search(text, note, retries))
+        summary.retries = std::stoi(note[1]);
+    } else if (line.rfind("result: ", 0) == 0) {
+      summary.result = line.substr(8);
+    }
+  }
+  return summary;
+}
+
 /// Checks one loader run's summary. `stored` holds, per category, the acts
 /// stored by earlier runs; this run's are added. The pool's database is the
 /// test's own, so a category lists exactly what the runs stored there.
@@ -96,38 +129,6 @@ void check_run(const loader_summary& summary, std::map<std::string, int64_t>& st
   }
   EXPECT_EQ(acknowledged, row("acknowledged"));
   EXPECT_EQ(ours, row("acknowledged") + summary.stored_unacknowledged);
-}
-
-loader_summary parse_summary(const std::string& output) {
-  static const std::regex row{R"(^  (\w+) +(\d+)(?:  (.*))?$)"};
-  static const std::regex reason{R"(^      (\d+) x (.*)$)"};
-  static const std::regex category{
-    R"(^    (acts-load-\d+) +(\d+) +(\d+) +(-?\d+) +(-?\d+) +(-?\d+)(  MISMATCH)?$)"};
-  static const std::regex stored{R"((\d+) stored nonetheless)"};
-  static const std::regex retries{R"((\d+) retries)"};
-  loader_summary summary;
-  std::istringstream lines{output};
-  std::smatch m;
-  for (std::string line; std::getline(lines, line);) {
-    if (std::regex_match(line, m, category)) {
-      summary.categories[m[1]] = {std::stoi(m[2]), std::stoi(m[3]), std::stoll(m[4]),
-                                  std::stoll(m[5]), std::stoll(m[6]), m[7].matched};
-    } else if (std::regex_match(line, m, reason)) {
-      summary.failure_reasons.push_back(line);
-      summary.failures_itemised += std::stoi(m[1]);
-    } else if (std::regex_match(line, m, row)) {
-      summary.rows[m[1]] = std::stoi(m[2]);
-      std::smatch note;
-      auto text = m[3].str();
-      if (m[1] == "failed" && std::regex_search(text, note, stored))
-        summary.stored_unacknowledged = std::stoi(note[1]);
-      if (m[1] == "uploaded" && std::regex_search(text, note, retries))
-        summary.retries = std::stoi(note[1]);
-    } else if (line.rfind("result: ", 0) == 0) {
-      summary.result = line.substr(8);
-    }
-  }
-  return summary;
 }
 
 #ifdef CHAOS_BINARY
@@ -185,125 +186,7 @@ private:
   std::thread thread_;
 };
 
-/// The backend port with a request in flight, from corral's /status; 0 when
-/// none or more than one has.
-uint16_t busy_port(corral_process& corral) {
-  auto status = corral.status();
-  if (!status.is_object())
-    return 0;
-  uint16_t busy = 0;
-  for (auto& b : status.at("balancer").at("backends").as_array())
-    if (b.at("in_flight").to_number<int64_t>() > 0) {
-      if (busy != 0)
-        return 0;
-      busy = static_cast<uint16_t>(b.at("port").to_number<int64_t>());
-    }
-  return busy;
-}
-
-/// Runs acts-load with `attempts` per upload and cuts one upload off: once
-/// the first act is stored, a writer on the host takes the database's write
-/// lock, so the loader's next POST waits inside a container; that container
-/// is killed, then the lock released. Returns the loader's exit status and
-/// output, and the proxy's 502 count before and after.
-struct cut_off_run {
-  program_result loader;
-  int64_t bad_gateway_before = -1;
-  int64_t bad_gateway_after = -1;
-  std::string problem; ///< why the cut could not be made, else ""
-};
-
-int64_t bad_gateways(corral_process& corral) {
-  auto status = corral.status();
-  return status.is_object() ? status.at("proxy").at("bad_gateway").to_number<int64_t>() : -1;
-}
-
-cut_off_run cut_one_upload_off(acts_pool& pool, int attempts) {
-  cut_off_run run;
-  auto stored_before = json_count(pool.proxy("GET", "/api/v1/acts/count").body);
-  run.bad_gateway_before = bad_gateways(pool.corral());
-  outside_writer holder{volume_mountpoint(pool.name() + "-data") + "/acts.db"};
-  program loader{{ACTS_LOAD_BINARY, "--url", pool.proxy_base(), "--images", "30", "--categories",
-                  "2", "--min-kb", "64", "--max-kb", "256", "--attempts",
-                  std::to_string(attempts)}};
-  if (!wait_until(20s, [&] {
-        return json_count(pool.proxy("GET", "/api/v1/acts/count").body) > stored_before;
-      }))
-    run.problem = "acts-load stored nothing within 20 s";
-  else if (!holder.exec("BEGIN IMMEDIATE"))
-    run.problem = "cannot take the database's write lock";
-  if (!run.problem.empty()) {
-    run.loader = {loader.wait(60s), loader.output()};
-    return run;
-  }
-  // The stuck upload is the only request in flight, and stays so for the
-  // service's 5 s busy timeout: a port busy for 300 ms on end is it.
-  uint16_t candidate = 0;
-  auto since = std::chrono::steady_clock::now();
-  uint16_t stuck = 0;
-  wait_until(4s, [&] {
-    auto port = busy_port(pool.corral());
-    auto now = std::chrono::steady_clock::now();
-    if (port != candidate) {
-      candidate = port;
-      since = now;
-    } else if (port != 0 && now - since >= 300ms) {
-      stuck = port;
-    }
-    return stuck != 0;
-  });
-  if (stuck == 0)
-    run.problem = "no upload got stuck behind the write lock";
-  else if (!docker_kill(pool.name() + "-" + std::to_string(stuck)))
-    run.problem = "cannot kill the container on port " + std::to_string(stuck);
-  holder.exec("ROLLBACK"); // nothing was written under it
-  run.loader = {loader.wait(60s), loader.output()};
-  run.bad_gateway_after = bad_gateways(pool.corral());
-  return run;
-}
-
 } // namespace
-
-TEST(acts_chaos, upload_cut_off_by_a_kill_gets_502_and_is_retried_or_reported) {
-  CORRAL_NEED_DOCKER();
-  acts_pool pool{"wl-cutoff", 22120};
-  auto problem = pool.start();
-  ASSERT_TRUE(problem.empty()) << problem;
-
-  // One attempt only: the cut-off upload is a failure, and it is reported
-  // with corral's answer as the reason. Nothing acknowledged is lost.
-  auto once = cut_one_upload_off(pool, 1);
-  std::cout << "---- acts-load --attempts 1 (exit " << once.loader.exit_status << ") ----\n"
-            << once.loader.output << std::flush;
-  ASSERT_TRUE(once.problem.empty()) << once.problem;
-  EXPECT_EQ(once.bad_gateway_after, once.bad_gateway_before + 1);
-  EXPECT_EQ(once.loader.exit_status, 0);
-  auto reported = parse_summary(once.loader.output);
-  EXPECT_EQ(reported.result, "OK");
-  EXPECT_EQ(reported.rows["failed"], 1);
-  EXPECT_EQ(reported.rows["acknowledged"], 29);
-  EXPECT_EQ(reported.rows["verified"], 29);
-  EXPECT_EQ(reported.stored_unacknowledged, 0);
-  ASSERT_EQ(reported.failure_reasons.size(), 1u);
-  // The reason is corral's answer, on the failure's own line.
-  EXPECT_EQ(reported.failure_reasons[0], "      1 x HTTP 502: backend failed (after 1 attempts)");
-
-  // Four attempts (the default): the same cut costs one retry and nothing else.
-  ASSERT_TRUE(pool.all_healthy(15s)) << pool.corral().log();
-  auto retried = cut_one_upload_off(pool, 4);
-  std::cout << "---- acts-load --attempts 4 (exit " << retried.loader.exit_status << ") ----\n"
-            << retried.loader.output << std::flush;
-  ASSERT_TRUE(retried.problem.empty()) << retried.problem;
-  EXPECT_EQ(retried.bad_gateway_after, retried.bad_gateway_before + 1);
-  EXPECT_EQ(retried.loader.exit_status, 0);
-  auto recovered = parse_summary(retried.loader.output);
-  EXPECT_EQ(recovered.result, "OK");
-  EXPECT_EQ(recovered.rows["failed"], 0);
-  EXPECT_EQ(recovered.rows["acknowledged"], 30);
-  EXPECT_EQ(recovered.rows["verified"], 30);
-  EXPECT_GE(recovered.retries, 1);
-  EXPECT_EQ(pool.stop(), 0) << pool.corral().log();
-}
 
 TEST(acts_chaos, acknowledged_uploads_survive_a_kill_every_two_seconds) {
   CORRAL_NEED_DOCKER();
@@ -388,5 +271,130 @@ TEST(acts_chaos, acknowledged_uploads_survive_a_kill_every_two_seconds) {
     << "loading took " << std::chrono::duration<double>(loading).count() << " s";
   EXPECT_TRUE(pool.all_healthy(15s)) << pool.corral().log();
   EXPECT_LT(loading, 60s);
+  EXPECT_EQ(pool.stop(), 0) << pool.corral().log();
+}
+
+// -- an upload cut off for certain --------------------------------------------------
+
+namespace {
+
+/// The backend port with a request in flight, from corral's /status; 0 when
+/// none or more than one has.
+uint16_t busy_port(corral_process& corral) {
+  auto status = corral.status();
+  if (!status.is_object())
+    return 0;
+  uint16_t busy = 0;
+  for (auto& b : status.at("balancer").at("backends").as_array())
+    if (b.at("in_flight").to_number<int64_t>() > 0) {
+      if (busy != 0)
+        return 0;
+      busy = static_cast<uint16_t>(b.at("port").to_number<int64_t>());
+    }
+  return busy;
+}
+
+/// What cut_one_upload_off saw.
+struct cut_off_run {
+  program_result loader;
+  int64_t bad_gateway_before = -1;
+  int64_t bad_gateway_after = -1;
+  std::string problem; ///< why the cut could not be made, else ""
+};
+
+/// The 502s corral's proxy has answered so far; -1 when /status is silent.
+int64_t bad_gateways(corral_process& corral) {
+  auto status = corral.status();
+  return status.is_object() ? status.at("proxy").at("bad_gateway").to_number<int64_t>() : -1;
+}
+
+/// Runs acts-load with `attempts` per upload and cuts one upload off: once
+/// the first act is stored, a writer on the host takes the database's write
+/// lock, so the loader's next POST waits inside a container; that container
+/// is killed, then the lock released.
+cut_off_run cut_one_upload_off(acts_pool& pool, int attempts) {
+  cut_off_run run;
+  auto stored_before = json_count(pool.proxy("GET", "/api/v1/acts/count").body);
+  run.bad_gateway_before = bad_gateways(pool.corral());
+  outside_writer holder{volume_mountpoint(pool.name() + "-data") + "/acts.db"};
+  program loader{{ACTS_LOAD_BINARY, "--url", pool.proxy_base(), "--images", "30", "--categories",
+                  "2", "--min-kb", "64", "--max-kb", "256", "--attempts",
+                  std::to_string(attempts)}};
+  if (!wait_until(20s, [&] {
+        return json_count(pool.proxy("GET", "/api/v1/acts/count").body) > stored_before;
+      }))
+    run.problem = "acts-load stored nothing within 20 s";
+  else if (!holder.exec("BEGIN IMMEDIATE"))
+    run.problem = "cannot take the database's write lock";
+  if (!run.problem.empty()) {
+    run.loader = {loader.wait(60s), loader.output()};
+    return run;
+  }
+  // The stuck upload is the only request in flight, and stays so for the
+  // service's 5 s busy timeout: a port busy for 300 ms on end is it.
+  uint16_t candidate = 0;
+  auto since = std::chrono::steady_clock::now();
+  uint16_t stuck = 0;
+  wait_until(4s, [&] {
+    auto port = busy_port(pool.corral());
+    auto now = std::chrono::steady_clock::now();
+    if (port != candidate) {
+      candidate = port;
+      since = now;
+    } else if (port != 0 && now - since >= 300ms) {
+      stuck = port;
+    }
+    return stuck != 0;
+  });
+  if (stuck == 0)
+    run.problem = "no upload got stuck behind the write lock";
+  else if (!docker_kill(pool.name() + "-" + std::to_string(stuck)))
+    run.problem = "cannot kill the container on port " + std::to_string(stuck);
+  holder.exec("ROLLBACK"); // nothing was written under it
+  run.loader = {loader.wait(60s), loader.output()};
+  run.bad_gateway_after = bad_gateways(pool.corral());
+  return run;
+}
+
+} // namespace
+
+TEST(acts_chaos, upload_cut_off_by_a_kill_gets_502_and_is_retried_or_reported) {
+  CORRAL_NEED_DOCKER();
+  acts_pool pool{"wl-cutoff", 22120};
+  auto problem = pool.start();
+  ASSERT_TRUE(problem.empty()) << problem;
+
+  // One attempt only: the cut-off upload is a failure, and it is reported
+  // with corral's answer as the reason. Nothing acknowledged is lost.
+  auto once = cut_one_upload_off(pool, 1);
+  std::cout << "---- acts-load --attempts 1 (exit " << once.loader.exit_status << ") ----\n"
+            << once.loader.output << std::flush;
+  ASSERT_TRUE(once.problem.empty()) << once.problem;
+  EXPECT_EQ(once.bad_gateway_after, once.bad_gateway_before + 1);
+  EXPECT_EQ(once.loader.exit_status, 0);
+  auto reported = parse_summary(once.loader.output);
+  EXPECT_EQ(reported.result, "OK");
+  EXPECT_EQ(reported.rows["failed"], 1);
+  EXPECT_EQ(reported.rows["acknowledged"], 29);
+  EXPECT_EQ(reported.rows["verified"], 29);
+  EXPECT_EQ(reported.stored_unacknowledged, 0);
+  ASSERT_EQ(reported.failure_reasons.size(), 1u);
+  // The reason is corral's answer, on the failure's own line.
+  EXPECT_EQ(reported.failure_reasons[0], "      1 x HTTP 502: backend failed (after 1 attempts)");
+
+  // Four attempts (the default): the same cut costs one retry and nothing else.
+  ASSERT_TRUE(pool.all_healthy(15s)) << pool.corral().log();
+  auto retried = cut_one_upload_off(pool, 4);
+  std::cout << "---- acts-load --attempts 4 (exit " << retried.loader.exit_status << ") ----\n"
+            << retried.loader.output << std::flush;
+  ASSERT_TRUE(retried.problem.empty()) << retried.problem;
+  EXPECT_EQ(retried.bad_gateway_after, retried.bad_gateway_before + 1);
+  EXPECT_EQ(retried.loader.exit_status, 0);
+  auto recovered = parse_summary(retried.loader.output);
+  EXPECT_EQ(recovered.result, "OK");
+  EXPECT_EQ(recovered.rows["failed"], 0);
+  EXPECT_EQ(recovered.rows["acknowledged"], 30);
+  EXPECT_EQ(recovered.rows["verified"], 30);
+  EXPECT_GE(recovered.retries, 1);
   EXPECT_EQ(pool.stop(), 0) << pool.corral().log();
 }
