@@ -104,9 +104,17 @@ bool may_retry(http::verb method, failure_point point, unsigned attempts_made,
   return false;
 }
 
-bool backend_unreachable(failure_point point) {
-  return point == failure_point::connect_failed
-         || point == failure_point::connection_broke_before_response;
+bool backend_unreachable(failure_point point, bool pooled_connection) {
+  switch (point) {
+    case failure_point::connect_failed:
+      return true;
+    case failure_point::connection_broke_before_response:
+      return !pooled_connection;
+    case failure_point::response_started:
+    case failure_point::timeout:
+      return false;
+  }
+  return false;
 }
 
 unsigned status_for(failure_point point) {

@@ -51,9 +51,13 @@ bool may_retry(boost::beast::http::verb method, failure_point point,
 
 /// True when the failure means the backend could not take the request at
 /// all, so its port is reported `failed` (it leaves the rotation at once)
-/// rather than `finished`. A timeout or a broken response came from a backend
-/// that did accept the request; the health checker judges those.
-bool backend_unreachable(failure_point point);
+/// rather than `finished`: a refused connect, or a fresh connection broken
+/// before any response. A pooled connection that breaks proves little (the
+/// backend may have closed it while idle, just as the request went out), and
+/// a timeout or a broken response came from a backend that did accept the
+/// request: the health checker judges those. A truly dead backend is still
+/// caught at once: its next attempt connects afresh and is refused.
+bool backend_unreachable(failure_point point, bool pooled_connection);
 
 /// The status a client gets when a failure is final: 504 for a timeout, 502
 /// for everything else.

@@ -154,6 +154,8 @@ private:
   // The current attempt.
   unsigned attempts_ = 0;
   std::optional<uint16_t> port_;
+  /// The attempt's connection came from the pool (not freshly connected).
+  bool pooled_ = false;
   beast::tcp_stream backend_;
   beast::flat_buffer backend_buffer_;
   std::optional<http::request_serializer<http::string_body>> request_writer_;
@@ -295,7 +297,8 @@ void session::on_port(std::optional<uint16_t> port) {
   port_ = port;
   ++attempts_;
   backend_buffer_.clear();
-  if (thread_.pool().checkout(*port_, backend_.socket())) {
+  pooled_ = thread_.pool().checkout(*port_, backend_.socket());
+  if (pooled_) {
     thread_.counters().backend_reuses.add();
     return do_write_request();
   }
@@ -384,7 +387,7 @@ void session::fail_attempt(failure_point point, beast::error_code ec) {
   release_backend(false);
   // Report first, so a failed port has left the rotation before the retry
   // asks for the next one.
-  settle_port(backend_unreachable(point));
+  settle_port(backend_unreachable(point, pooled_));
   if (may_retry(method_, point, attempts_, thread_.settings().retries)) {
     thread_.counters().retries.add();
     return ask_port(true);

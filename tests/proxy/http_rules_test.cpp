@@ -194,11 +194,20 @@ TEST(http_rules, trace_is_idempotent) {
 }
 
 TEST(http_rules, only_unreachable_backends_are_reported_failed) {
-  EXPECT_TRUE(backend_unreachable(failure_point::connect_failed));
-  EXPECT_TRUE(
-    backend_unreachable(failure_point::connection_broke_before_response));
-  EXPECT_FALSE(backend_unreachable(failure_point::response_started));
-  EXPECT_FALSE(backend_unreachable(failure_point::timeout));
+  using fp = failure_point;
+  for (bool pooled : {false, true}) {
+    EXPECT_TRUE(backend_unreachable(fp::connect_failed, pooled));
+    EXPECT_FALSE(backend_unreachable(fp::response_started, pooled));
+    EXPECT_FALSE(backend_unreachable(fp::timeout, pooled));
+  }
+  EXPECT_TRUE(backend_unreachable(fp::connection_broke_before_response, false));
+}
+
+// A pooled connection may break because the backend closed it while idle:
+// that must not throw a healthy backend out of the rotation.
+TEST(http_rules, a_broken_pooled_connection_is_not_proof_of_a_dead_backend) {
+  EXPECT_FALSE(
+    backend_unreachable(failure_point::connection_broke_before_response, true));
 }
 
 TEST(http_rules, a_timeout_answers_504_everything_else_502) {

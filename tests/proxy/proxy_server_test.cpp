@@ -437,7 +437,8 @@ TEST_F(proxy_test, no_ready_backend_gives_503_and_keeps_the_connection) {
 
 TEST_F(proxy_test, refused_get_is_retried_on_the_next_port) {
   test_backend good;
-  auto dead = unused_port();
+  refusing_port refusing;
+  auto dead = refusing.port();
   balancer.set_ports({dead, good.port()});
   start();
   auto res = fetch(port(), get());
@@ -453,7 +454,8 @@ TEST_F(proxy_test, refused_get_is_retried_on_the_next_port) {
 
 TEST_F(proxy_test, refused_post_is_retried_since_it_was_never_sent) {
   test_backend good;
-  auto dead = unused_port();
+  refusing_port refusing;
+  auto dead = refusing.port();
   balancer.set_ports({dead, good.port()});
   start();
   auto res = fetch(port(), post("payload"));
@@ -465,8 +467,8 @@ TEST_F(proxy_test, refused_post_is_retried_since_it_was_never_sent) {
 }
 
 TEST_F(proxy_test, retries_are_bounded_then_502) {
-  balancer.set_ports({unused_port(), unused_port(), unused_port(),
-                      unused_port()});
+  refusing_port p1, p2, p3, p4;
+  balancer.set_ports({p1.port(), p2.port(), p3.port(), p4.port()});
   start();
   auto res = fetch(port(), get());
   ASSERT_TRUE(res.ok) << res.error;
@@ -548,6 +550,26 @@ TEST_F(proxy_test, reset_after_request_fails_a_post_with_502) {
   EXPECT_EQ(good.requests(), 0u);
   EXPECT_EQ(balancer.failed(crashing.port()), 1u);
   EXPECT_EQ(balancer.retry_asks(), 0u);
+}
+
+TEST_F(proxy_test, a_pooled_connection_reset_retries_without_ejecting_the_port) {
+  // Over a pooled connection a reset may just be a keep-alive race: the GET
+  // moves on, but the port is reported finished, not failed.
+  test_backend a, b;
+  balancer.set_ports({a.port(), b.port()});
+  start();
+  test_client client{port()};
+  ASSERT_EQ(client.send(get()).status, 200u); // a, now pooled
+  ASSERT_EQ(client.send(get()).status, 200u); // b
+  a.set_mode(backend_mode::reset_after_request);
+  auto res = client.send(get());
+  ASSERT_TRUE(res.ok) << res.error;
+  EXPECT_EQ(res.status, 200u);
+  EXPECT_EQ(res.header("X-Backend-Port"), std::to_string(b.port()));
+  EXPECT_EQ(a.connections(), 1u);
+  EXPECT_EQ(balancer.failed(a.port()), 0u);
+  EXPECT_EQ(balancer.finished(a.port()), 2u);
+  EXPECT_EQ(balancer.retry_asks(), 1u);
 }
 
 TEST_F(proxy_test, close_without_answer_retries_a_get) {

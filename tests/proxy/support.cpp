@@ -444,11 +444,18 @@ bool connection_refused(uint16_t port) {
   return result == net::error::connection_refused;
 }
 
-uint16_t unused_port() {
+struct refusing_port::impl {
   net::io_context ioc;
-  tcp::acceptor acceptor{ioc, {net::ip::address_v4::loopback(), 0}};
-  return acceptor.local_endpoint().port();
+  tcp::socket socket{ioc};
+};
+
+refusing_port::refusing_port() : impl_(std::make_unique<impl>()) {
+  impl_->socket.open(tcp::v4());
+  impl_->socket.bind({net::ip::address_v4::loopback(), 0});
+  port_ = impl_->socket.local_endpoint().port();
 }
+
+refusing_port::~refusing_port() = default;
 
 // -- fake_balancer -----------------------------------------------------------------
 

@@ -169,8 +169,27 @@ client_response fetch(uint16_t port, const client_request& req = {});
 /// True when a connection attempt to 127.0.0.1:<port> is refused.
 bool connection_refused(uint16_t port);
 
-/// A port on 127.0.0.1 nobody listens on (it was bound, then released).
-uint16_t unused_port();
+/// A port on 127.0.0.1 that refuses connections for as long as this object
+/// lives: bound, so nobody else can take it, but not listening. (A port
+/// merely released again may be taken by another process on a busy machine
+/// before the test connects to it.)
+class refusing_port {
+public:
+  refusing_port();
+  ~refusing_port();
+
+  refusing_port(const refusing_port&) = delete;
+  refusing_port& operator=(const refusing_port&) = delete;
+
+  uint16_t port() const {
+    return port_;
+  }
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+  uint16_t port_ = 0;
+};
 
 /// The balancer as the proxy's tests need it: strict round robin over a
 /// port list, counting every ask and report. Thread-safe; every io thread's
