@@ -122,9 +122,9 @@ async function finish(status) {
 }
 
 async function run() {
-  // A fresh profile; no sandbox (we run as root in a container-less CI);
-  // nothing that phones home. Names resolve to nothing, so only the IP
-  // literal 127.0.0.1 is reachable.
+  // A fresh profile; no sandbox (Chromium's refuses to run as root, which the
+  // tests and CI run as); nothing that phones home. Host names resolve to
+  // nothing, so only the IP literal 127.0.0.1 is reachable.
   context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
