@@ -371,7 +371,8 @@ void session::on_read_response_header(beast::error_code ec, std::size_t) {
   if (status / 100 == 1) {
     // Upgrade was stripped from the request, so 101 is a broken backend.
     if (status == 101)
-      return fail_attempt(failure_point::response_started, ec);
+      return fail_attempt(failure_point::response_started,
+                          http::error::bad_status);
     // Interim answers (100 Continue, 103 Early Hints) are not relayed: the
     // client was answered 100 by the proxy itself. The final one follows.
     return do_read_response_header();
@@ -480,8 +481,8 @@ void session::on_write_response(beast::error_code ec, std::size_t) {
   if (ec == http::error::need_buffer)
     ec = {};
   if (ec) {
-    // The client left mid-response: the backend's answer is unread, so its
-    // connection cannot be reused.
+    // The client left mid-response: if the backend's answer is not read to
+    // its end, close() closes that connection rather than pooling it.
     fail(ec, "write response");
     return close();
   }
@@ -495,9 +496,11 @@ void session::fail_relay(beast::error_code ec) {
              ": response broke: ", ec.message());
   release_backend(false);
   settle_port(false);
+  // Part of the answer is out: the only honest signal left is to close.
   if (response_writer_->is_header_done())
-    // Part of the answer is out: the only honest signal left is to close.
     return close();
+  response_writer_.reset();
+  response_.reset();
   if (ec == beast::error::timeout) {
     thread_.counters().gateway_timeout.add();
     return send_error(http::status::gateway_timeout,
