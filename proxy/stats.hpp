@@ -65,8 +65,10 @@ public:
     std::atomic<uint64_t> value_{0};
   };
 
+  /// Client connections accepted and closed (open = the difference).
   counter connections_accepted;
   counter connections_closed;
+  /// The rest as in proxy_stats.
   counter requests;
   std::array<counter, 5> responses_by_class;
   counter bad_gateway;

@@ -16,6 +16,7 @@ namespace corral::proxy {
 /// working set stays warm and surplus ones age out in the backend.
 class upstream_pool {
 public:
+  /// A connection to a backend, bound to the owning io thread's context.
   using socket_type = boost::asio::ip::tcp::socket;
 
   /// Keeps at most `max_idle_per_backend` idle connections per port.
