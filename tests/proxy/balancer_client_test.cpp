@@ -54,33 +54,44 @@ struct probe {
     return messages;
   }
 
-  size_t finished() const {
+  /// Sums `count(message)` over the messages so far.
+  template <class Count>
+  size_t total(Count count) const {
     std::lock_guard guard{mutex};
-    size_t n = 0;
-    for (auto& m : messages)
-      n += m.finished.size();
-    return n;
+    return sum(count);
+  }
+
+  /// Waits until the total reaches `n`; false after the deadline.
+  template <class Count>
+  bool wait_for(Count count, size_t n) {
+    std::unique_lock lock{mutex};
+    return cv.wait_for(lock, 5s, [&] { return sum(count) == n; });
+  }
+
+  size_t finished() const {
+    return total([](const message& m) { return m.finished.size(); });
   }
 
   size_t failed() const {
-    std::lock_guard guard{mutex};
-    size_t n = 0;
-    for (auto& m : messages)
-      n += m.failed.size();
-    return n;
+    return total([](const message& m) { return m.failed.size(); });
   }
 
   size_t fresh() const {
-    std::lock_guard guard{mutex};
-    size_t n = 0;
-    for (auto& m : messages)
-      n += m.fresh;
-    return n;
+    return total([](const message& m) { return m.fresh; });
   }
 
   mutable std::mutex mutex;
   std::condition_variable cv;
   std::vector<message> messages;
+
+private:
+  template <class Count>
+  size_t sum(Count count) const {
+    size_t n = 0;
+    for (auto& m : messages)
+      n += count(m);
+    return n;
+  }
 };
 
 struct stand_in_state {
@@ -387,30 +398,14 @@ TEST_F(balancer_client_test, proxy_with_balancer_client_spreads_exactly) {
                           return make_balancer_client(io, balancer_handle);
                         }};
     server.start();
-    std::vector<std::thread> clients;
-    std::atomic<int> ok{0};
-    for (int c = 0; c < 3; ++c)
-      clients.emplace_back([&] {
-        test_client client{server.port()};
-        for (int i = 0; i < 20; ++i)
-          if (auto res = client.send({}); res.ok && res.status == 200)
-            ++ok;
-      });
-    for (auto& t : clients)
-      t.join();
-    EXPECT_EQ(ok, 60);
+    EXPECT_EQ(get_concurrently(server.port(), 3, 20), 60u);
     EXPECT_EQ(b1.requests(), 20u);
     EXPECT_EQ(b2.requests(), 20u);
     EXPECT_EQ(b3.requests(), 20u);
     // Every port comes back as finished once traffic stops.
-    std::unique_lock lock{seen->mutex};
-    EXPECT_TRUE(seen->cv.wait_for(lock, 5s, [&] {
-      size_t n = 0;
-      for (auto& m : seen->messages)
-        n += m.finished.size();
-      return n == 60;
-    }));
-    lock.unlock();
+    EXPECT_TRUE(seen->wait_for([](const probe::message& m) {
+      return m.finished.size();
+    }, 60));
     // A dead balancer means 503, not a hang.
     caf::anon_send_exit(balancer, caf::exit_reason::kill);
     sys.await_all_actors_done();

@@ -5,7 +5,6 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -81,18 +80,7 @@ TEST_F(proxy_test, concurrent_clients_on_two_io_threads_spread_exactly) {
   auto settings = test_settings();
   settings.threads = 2;
   start(settings);
-  std::atomic<int> ok{0};
-  std::vector<std::thread> clients;
-  for (int t = 0; t < 3; ++t)
-    clients.emplace_back([&] {
-      test_client client{port()};
-      for (int i = 0; i < 100; ++i)
-        if (auto res = client.send(get()); res.ok && res.status == 200)
-          ++ok;
-    });
-  for (auto& t : clients)
-    t.join();
-  EXPECT_EQ(ok, 300);
+  EXPECT_EQ(get_concurrently(port(), 3, 100), 300u);
   EXPECT_EQ(a.requests(), 100u);
   EXPECT_EQ(b.requests(), 100u);
   EXPECT_EQ(c.requests(), 100u);

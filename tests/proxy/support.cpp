@@ -7,6 +7,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <future>
 #include <map>
@@ -431,6 +432,21 @@ bool test_client::closed_by_peer(std::chrono::milliseconds deadline) {
 client_response fetch(uint16_t port, const client_request& req) {
   test_client client{port};
   return client.send(req);
+}
+
+size_t get_concurrently(uint16_t port, size_t clients, size_t requests) {
+  std::atomic<size_t> ok{0};
+  std::vector<std::thread> threads;
+  for (size_t c = 0; c < clients; ++c)
+    threads.emplace_back([&] {
+      test_client client{port};
+      for (size_t i = 0; i < requests; ++i)
+        if (auto res = client.send({}); res.ok && res.status == 200)
+          ++ok;
+    });
+  for (auto& t : threads)
+    t.join();
+  return ok;
 }
 
 bool connection_refused(uint16_t port) {

@@ -166,6 +166,10 @@ private:
 /// Sends one request on a fresh connection.
 client_response fetch(uint16_t port, const client_request& req = {});
 
+/// Sends `requests` GETs on each of `clients` keep-alive connections, all
+/// at once from threads of their own; returns how many were answered 200.
+size_t get_concurrently(uint16_t port, size_t clients, size_t requests);
+
 /// True when a connection attempt to 127.0.0.1:<port> is refused.
 bool connection_refused(uint16_t port);
 
