@@ -74,12 +74,14 @@ BUSY_BEFORE="$(busy_percent 3)"
 say "CPU busy before the run: $BUSY_BEFORE% of $(nproc) cores (others' work on this host)"
 WORK="$(mktemp -d /tmp/bench-chaos.XXXXXX)"
 CORRAL_PID=""
+EVENTS_PID=""
 
 # Runs on every exit, also after an error or ^C: stop corral, remove whatever
 # of the pool is left, and the volume.
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
+  [ -z "$EVENTS_PID" ] || kill "$EVENTS_PID" 2>/dev/null || true
   if [ -n "$CORRAL_PID" ] && kill -0 "$CORRAL_PID" 2>/dev/null; then
     kill -TERM "$CORRAL_PID" 2>/dev/null || true
     for _ in $(seq 300); do kill -0 "$CORRAL_PID" 2>/dev/null || break; sleep 0.1; done
@@ -139,11 +141,19 @@ done
 [ "$(ready_count)" = "$SIZE" ] || die "the pool is not ready after 30 s; see $WORK/corral.log"
 say "$SIZE containers ready; running chaos"
 
+# The engine's own view of every kill and replacement, with its clock, to
+# tell the engine's share of a replacement from corral's.
+docker events --filter "label=corral.pool=$POOL" --filter type=container \
+  --format '{{.TimeNano}} {{.Action}} {{.Actor.Attributes.name}} {{.ID}}' >"$WORK/events.log" &
+EVENTS_PID=$!
+
 chaos_status=0
 "$CHAOS" --proxy "127.0.0.1:$PROXY_PORT" --admin "127.0.0.1:$ADMIN_PORT" --pool "$POOL" \
   --duration 60s --kill-every 3s --load-threads 4 --load-rate 400 --json "$@" \
   >"$WORK/chaos.out" 2> >(tee "$WORK/chaos.log" >&2) || chaos_status=$?
 
+kill "$EVENTS_PID" 2>/dev/null || true
+EVENTS_PID=""
 say "stopping corral (SIGTERM)"
 kill -TERM "$CORRAL_PID"
 corral_status=0

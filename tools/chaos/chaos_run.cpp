@@ -84,6 +84,13 @@ pool_check check_pool(const chaos_options& o, http_client& http, container_runti
 run_outcome run_chaos(const chaos_options& o, std::ostream& out,
                       const std::atomic<bool>& interrupted) {
   run_log log{out, clock::now()};
+  // The wall clock of the origin, to line the progress up with other logs
+  // (corral's, docker events) that carry wall-clock times.
+  log.say("chaos " + o.pool + ": the times in these lines count from unix time "
+          + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count())
+          + " ms");
   auto seed = o.seed.value_or(
     static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()));
 
