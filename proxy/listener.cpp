@@ -94,14 +94,15 @@ void listener::do_accept() {
   target_ = threads_[next_];
   next_ = (next_ + 1) % threads_.size();
   acceptor_.async_accept(
-    target_->context(),
+    target_->context().get_executor(),
     [self = shared_from_this()](boost::system::error_code ec,
-                                tcp::socket socket) {
+                                upstream_pool::socket_type socket) {
       self->on_accept(ec, std::move(socket));
     });
 }
 
-void listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
+void listener::on_accept(boost::system::error_code ec,
+                         upstream_pool::socket_type socket) {
   if (stopped_ || ec == net::error::operation_aborted)
     return;
   if (ec) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "proxy/settings.hpp"
+#include "proxy/upstream_pool.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -48,7 +49,7 @@ public:
 private:
   void do_accept();
   void on_accept(boost::system::error_code ec,
-                 boost::asio::ip::tcp::socket socket);
+                 upstream_pool::socket_type socket);
 
   boost::asio::ip::tcp::acceptor acceptor_;
   /// Waits a little after errors such as "too many open files", instead of

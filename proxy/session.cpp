@@ -24,6 +24,11 @@ namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using clock_type = std::chrono::steady_clock;
+using socket_type = upstream_pool::socket_type;
+/// A stream with timeouts on the io_context's own executor type (see
+/// upstream_pool::socket_type).
+using stream_type = beast::basic_stream<tcp, net::io_context::executor_type,
+                                        beast::unlimited_rate_policy>;
 
 namespace {
 
@@ -60,10 +65,10 @@ class session final : public tracked_session,
                       public port_waiter,
                       public std::enable_shared_from_this<session> {
 public:
-  session(tcp::socket&& socket, io_thread& thread)
+  session(socket_type&& socket, io_thread& thread)
     : thread_(thread),
       client_(std::move(socket)),
-      backend_(thread.context()) {
+      backend_(thread.context().get_executor()) {
     beast::error_code ec;
     client_.socket().set_option(tcp::no_delay(true), ec);
     auto remote = client_.socket().remote_endpoint(ec);
@@ -140,7 +145,7 @@ private:
   void release_backend(bool reusable);
 
   io_thread& thread_;
-  beast::tcp_stream client_;
+  stream_type client_;
   beast::flat_buffer client_buffer_;
   std::string client_address_;
   std::optional<http::request_parser<http::string_body>> request_;
@@ -156,7 +161,7 @@ private:
   std::optional<uint16_t> port_;
   /// The attempt's connection came from the pool (not freshly connected).
   bool pooled_ = false;
-  beast::tcp_stream backend_;
+  stream_type backend_;
   beast::flat_buffer backend_buffer_;
   std::optional<http::request_serializer<http::string_body>> request_writer_;
   std::optional<http::response_parser<http::buffer_body>> response_;
@@ -576,7 +581,7 @@ void session::do_linger() {
   phase_ = phase::lingering;
   request_.reset();
   beast::error_code ec;
-  client_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  client_.socket().shutdown(net::socket_base::shutdown_send, ec);
   if (ec)
     return close();
   // Shutting down, with nothing unread: a plain close sends no reset, and
@@ -650,7 +655,7 @@ void session::release_backend(bool reusable) {
 
 } // namespace
 
-void start_session(io_thread& thread, tcp::socket&& socket) {
+void start_session(io_thread& thread, socket_type&& socket) {
   std::make_shared<session>(std::move(socket), thread)->run();
 }
 

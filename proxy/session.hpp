@@ -2,7 +2,7 @@
 // so that only one translation unit pays for Beast's HTTP headers).
 #pragma once
 
-#include <boost/asio/ip/tcp.hpp>
+#include "proxy/upstream_pool.hpp"
 
 namespace corral::proxy {
 
@@ -12,6 +12,6 @@ class io_thread;
 /// requests, forwards each to a backend the thread's port source names and
 /// relays the answers, until the client or the server closes. Call on the
 /// io thread; the session keeps itself alive through its pending operations.
-void start_session(io_thread& thread, boost::asio::ip::tcp::socket&& socket);
+void start_session(io_thread& thread, upstream_pool::socket_type&& socket);
 
 } // namespace corral::proxy

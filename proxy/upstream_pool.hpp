@@ -1,6 +1,8 @@
 // Idle keep-alive connections to the backends, per io thread.
 #pragma once
 
+#include <boost/asio/basic_stream_socket.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
 #include <cstddef>
@@ -17,7 +19,11 @@ namespace corral::proxy {
 class upstream_pool {
 public:
   /// A connection to a backend, bound to the owning io thread's context.
-  using socket_type = boost::asio::ip::tcp::socket;
+  /// The io_context's own executor type, not any_io_executor: the proxy's
+  /// sockets skip the type-erased executor's copies on every operation.
+  using socket_type
+    = boost::asio::basic_stream_socket<boost::asio::ip::tcp,
+                                       boost::asio::io_context::executor_type>;
 
   /// Keeps at most `max_idle_per_backend` idle connections per port.
   explicit upstream_pool(std::size_t max_idle_per_backend);

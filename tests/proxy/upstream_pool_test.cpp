@@ -23,8 +23,8 @@ protected:
   }
 
   /// Connects to the listener; the accepted end goes to `peers`.
-  tcp::socket connect() {
-    tcp::socket client{ioc};
+  upstream_pool::socket_type connect() {
+    upstream_pool::socket_type client{ioc.get_executor()};
     client.connect(acceptor.local_endpoint());
     peers.push_back(acceptor.accept());
     return client;
@@ -38,7 +38,7 @@ protected:
 TEST_F(pool_test, a_quiet_open_connection_is_reused) {
   upstream_pool pool{4};
   pool.release(port(), connect());
-  tcp::socket out{ioc};
+  upstream_pool::socket_type out{ioc.get_executor()};
   EXPECT_TRUE(pool.checkout(port(), out));
   EXPECT_TRUE(out.is_open());
   EXPECT_EQ(pool.idle(port()), 0u);
@@ -46,7 +46,7 @@ TEST_F(pool_test, a_quiet_open_connection_is_reused) {
 
 TEST_F(pool_test, nothing_pooled_for_a_port_means_no_checkout) {
   upstream_pool pool{4};
-  tcp::socket out{ioc};
+  upstream_pool::socket_type out{ioc.get_executor()};
   EXPECT_FALSE(pool.checkout(port(), out));
   EXPECT_FALSE(out.is_open());
 }
@@ -55,7 +55,7 @@ TEST_F(pool_test, a_connection_the_backend_closed_is_discarded) {
   upstream_pool pool{4};
   pool.release(port(), connect());
   peers.back().close(); // the container stopped: FIN
-  tcp::socket out{ioc};
+  upstream_pool::socket_type out{ioc.get_executor()};
   EXPECT_FALSE(pool.checkout(port(), out));
   EXPECT_EQ(pool.idle(port()), 0u);
 }
@@ -64,7 +64,7 @@ TEST_F(pool_test, a_connection_with_unexpected_bytes_is_discarded) {
   upstream_pool pool{4};
   pool.release(port(), connect());
   net::write(peers.back(), net::buffer("HTTP/1.1 408 Timeout\r\n\r\n", 25));
-  tcp::socket out{ioc};
+  upstream_pool::socket_type out{ioc.get_executor()};
   EXPECT_FALSE(pool.checkout(port(), out));
 }
 
@@ -73,7 +73,7 @@ TEST_F(pool_test, checkout_skips_dead_connections_and_finds_a_live_one) {
   pool.release(port(), connect()); // peers[0], stays open
   pool.release(port(), connect()); // peers[1], closed below
   peers[1].close();
-  tcp::socket out{ioc};
+  upstream_pool::socket_type out{ioc.get_executor()};
   ASSERT_TRUE(pool.checkout(port(), out));
   // The live one is the first connection: its peer is peers[0].
   EXPECT_EQ(out.local_endpoint(), peers[0].remote_endpoint());
