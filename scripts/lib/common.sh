@@ -65,11 +65,15 @@ ensure_dockerd() {
 
 # build_corral: configures once, then builds incrementally with ninja.
 build_corral() {
-  if [ ! -f "$CORRAL_BUILD/CMakeCache.txt" ]; then
-    say "configuring the build in $CORRAL_BUILD"
+  local werror="${CORRAL_WERROR:-OFF}"
+  local cache="$CORRAL_BUILD/CMakeCache.txt"
+  # Configure once, and again only when the warnings policy changed (CI
+  # turns warnings into errors; a developer's build dir may not).
+  if [ ! -f "$cache" ] || ! grep -qx "CORRAL_WERROR:BOOL=$werror" "$cache"; then
+    say "configuring the build in $CORRAL_BUILD (warnings as errors: $werror)"
     cmake -S "$CORRAL_ROOT" -B "$CORRAL_BUILD" -G Ninja \
       -DCMAKE_BUILD_TYPE="${CORRAL_BUILD_TYPE:-RelWithDebInfo}" \
-      -DCORRAL_WERROR="${CORRAL_WERROR:-OFF}" >/dev/null
+      -DCORRAL_WERROR="$werror" >/dev/null
   fi
   say "building (incremental)"
   # Ninja's progress lines are noise in a log; errors and warnings stay.
