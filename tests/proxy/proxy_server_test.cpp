@@ -438,6 +438,9 @@ TEST_F(proxy_test, refused_get_is_retried_on_the_next_port) {
   EXPECT_EQ(balancer.fresh_asks(), 1u);
   EXPECT_EQ(balancer.retry_asks(), 1u);
   EXPECT_EQ(server->stats().retries, 1u);
+  // The request was rewritten once, not once per attempt.
+  EXPECT_EQ(find_header(good.seen().front().headers, "X-Forwarded-For"),
+            "127.0.0.1");
 }
 
 TEST_F(proxy_test, refused_post_is_retried_since_it_was_never_sent) {
