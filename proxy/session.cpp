@@ -33,12 +33,16 @@ using stream_type = beast::basic_stream<tcp, net::io_context::executor_type,
 namespace {
 
 /// Reserved up front: a fresh flat_buffer grows from nothing and reads about
-/// 512 bytes per system call (DESIGN.md, pitfalls).
-constexpr std::size_t client_buffer_size = 16 * 1024;
+/// 512 bytes per system call (DESIGN.md, pitfalls). Requests are mostly
+/// small; the backend side reads whole answers, so it gets more.
+constexpr std::size_t client_buffer_size = 8 * 1024;
 constexpr std::size_t backend_buffer_size = 16 * 1024;
 
 /// Response body bytes relayed per read from the backend.
 constexpr std::size_t relay_chunk_size = 16 * 1024;
+
+/// Spare exchange buffers an io thread keeps for later requests.
+constexpr std::size_t max_spare_buffers = 1024;
 
 /// How long a closing connection is drained so that the client reads our
 /// last response instead of a reset caused by its unread bytes.
@@ -50,6 +54,36 @@ constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
 /// sees them all day (clients vanish, backends restart), so only at debug.
 void fail(beast::error_code ec, const char* what) {
   log::debug("proxy", what, ": ", ec.message());
+}
+
+/// The memory a session needs only while it talks to a backend: what it
+/// reads from the backend, and the piece of body on its way to the client.
+/// Lent for one exchange, so an idle keep-alive client holds none of it.
+struct exchange_buffers {
+  exchange_buffers() {
+    backend.reserve(backend_buffer_size);
+  }
+  beast::flat_buffer backend;
+  std::array<char, relay_chunk_size> relay;
+};
+
+/// The io thread's spare exchange buffers. thread_local is per io thread
+/// here, since each io thread runs exactly one io_context: no lock, and
+/// after warm-up a request allocates none.
+thread_local std::vector<std::unique_ptr<exchange_buffers>> spare_buffers;
+
+std::unique_ptr<exchange_buffers> borrow_buffers() {
+  if (spare_buffers.empty())
+    return std::make_unique<exchange_buffers>();
+  auto buffers = std::move(spare_buffers.back());
+  spare_buffers.pop_back();
+  buffers->backend.clear();
+  return buffers;
+}
+
+void give_back(std::unique_ptr<exchange_buffers> buffers) {
+  if (buffers && spare_buffers.size() < max_spare_buffers)
+    spare_buffers.push_back(std::move(buffers));
 }
 
 /// True for errors of Beast's HTTP parser (malformed input).
@@ -75,7 +109,6 @@ public:
     if (!ec)
       client_address_ = remote.address().to_string();
     client_buffer_.reserve(client_buffer_size);
-    backend_buffer_.reserve(backend_buffer_size);
     thread_.add(*this);
   }
 
@@ -85,6 +118,7 @@ public:
     if (port_)
       if (auto* ports = thread_.ports_if_alive())
         ports->finished(*port_);
+    give_back(std::move(exchange_));
     thread_.remove(*this);
   }
 
@@ -143,6 +177,13 @@ private:
   void settle_port(bool unreachable);
   /// Ends the backend connection: back to the pool, or closed.
   void release_backend(bool reusable);
+  /// The buffers of the current exchange (borrowed in on_port).
+  beast::flat_buffer& backend_buffer() {
+    return exchange_->backend;
+  }
+  std::array<char, relay_chunk_size>& relay() {
+    return exchange_->relay;
+  }
 
   io_thread& thread_;
   stream_type client_;
@@ -162,7 +203,7 @@ private:
   /// The attempt's connection came from the pool (not freshly connected).
   bool pooled_ = false;
   stream_type backend_;
-  beast::flat_buffer backend_buffer_;
+  std::unique_ptr<exchange_buffers> exchange_;
   std::optional<http::request_serializer<http::string_body>> request_writer_;
   std::optional<http::response_parser<http::buffer_body>> response_;
   std::optional<http::response_serializer<http::buffer_body>> response_writer_;
@@ -174,7 +215,6 @@ private:
 
   phase phase_ = phase::reading;
   bool closed_ = false;
-  std::array<char, relay_chunk_size> relay_;
 };
 
 // -- the client's request ------------------------------------------------------
@@ -301,7 +341,9 @@ void session::on_port(std::optional<uint16_t> port) {
   }
   port_ = port;
   ++attempts_;
-  backend_buffer_.clear();
+  if (!exchange_)
+    exchange_ = borrow_buffers();
+  backend_buffer().clear();
   pooled_ = thread_.pool().checkout(*port_, backend_.socket());
   if (pooled_) {
     thread_.counters().backend_reuses.add();
@@ -355,7 +397,7 @@ void session::do_read_response_header() {
   // A response to HEAD announces a body it does not carry.
   if (method_ == http::verb::head)
     response_->skip(true);
-  http::async_read_header(backend_, backend_buffer_, *response_,
+  http::async_read_header(backend_, backend_buffer(), *response_,
                           beast::bind_front_handler(
                             &session::on_read_response_header,
                             shared_from_this()));
@@ -367,7 +409,7 @@ void session::on_read_response_header(beast::error_code ec, std::size_t) {
   if (ec == beast::error::timeout)
     return fail_attempt(failure_point::timeout, ec);
   if (ec) {
-    bool started = response_->got_some() || backend_buffer_.size() > 0;
+    bool started = response_->got_some() || backend_buffer().size() > 0;
     return fail_attempt(started ? failure_point::response_started
                                 : failure_point::connection_broke_before_response,
                         ec);
@@ -442,9 +484,9 @@ void session::do_read_response_body() {
     body.more = false;
     return do_write_response();
   }
-  body.data = relay_.data();
-  body.size = relay_.size();
-  http::async_read_some(backend_, backend_buffer_, *response_,
+  body.data = relay().data();
+  body.size = relay().size();
+  http::async_read_some(backend_, backend_buffer(), *response_,
                         beast::bind_front_handler(
                           &session::on_read_response_body,
                           shared_from_this()));
@@ -458,11 +500,11 @@ void session::on_read_response_body(beast::error_code ec, std::size_t) {
   if (ec)
     return fail_relay(ec);
   auto& body = response_->get().body();
-  body.size = relay_.size() - body.size;
+  body.size = relay().size() - body.size;
   body.more = !response_->is_done();
   // An empty piece must not reach the serializer as data: in a chunked
   // answer it becomes a zero-size chunk, which ends the body early.
-  body.data = body.size > 0 ? relay_.data() : nullptr;
+  body.data = body.size > 0 ? relay().data() : nullptr;
   if (body.size == 0 && body.more)
     return do_read_response_body(); // only chunk framing arrived
   do_write_response();
@@ -519,7 +561,7 @@ void session::finish_backend() {
   if (!port_)
     return;
   // Reusable only when the exchange ended cleanly with nothing extra sent.
-  release_backend(backend_reusable_ && backend_buffer_.size() == 0);
+  release_backend(backend_reusable_ && backend_buffer().size() == 0);
   settle_port(false);
 }
 
@@ -528,6 +570,7 @@ void session::on_response_done() {
   response_writer_.reset();
   response_.reset();
   request_writer_.reset();
+  give_back(std::move(exchange_));
   finish_response(status, keep_alive_);
 }
 
@@ -535,6 +578,8 @@ void session::on_response_done() {
 
 void session::send_error(http::status status, std::string_view text,
                          bool close) {
+  // The proxy answers itself: no backend exchange is left running.
+  give_back(std::move(exchange_));
   phase_ = phase::forwarding;
   bool keep_alive = !close && client_keep_alive_ && !thread_.shutting_down();
   auto version = request_ && request_->is_header_done()
@@ -615,6 +660,8 @@ void session::close() {
   // is given back here, so it is reported exactly once.
   release_backend(false);
   settle_port(false);
+  // The exchange buffers stay: an aborted read or write may still touch
+  // them when it completes. The destructor gives them back.
   client_.close();
 }
 
