@@ -148,6 +148,14 @@ stand_in(balancer_actor::stateful_pointer<stand_in_state> self,
   };
 }
 
+/// Hears what corral's balancer tells its owner, and ignores it.
+balancer_listener_actor::behavior_type silent_listener() {
+  return {
+    [](atom::suspect, uint16_t) {},
+    [](atom::traffic) {},
+  };
+}
+
 /// Records the answers of the waiters it makes.
 struct answers {
   struct waiter final : port_waiter {
@@ -341,14 +349,7 @@ TEST_F(balancer_client_test, a_killed_balancer_answers_waiting_sessions_with_not
 
 // The client against corral's own balancer: the contract both sides rely on.
 TEST_F(balancer_client_test, the_real_balancer_hands_out_round_robin_and_settles) {
-  auto suspects = std::make_shared<std::vector<uint16_t>>();
-  auto listener = sys.spawn(
-    [suspects](balancer_listener_actor::pointer) -> balancer_listener_actor::behavior_type {
-      return {
-        [suspects](atom::suspect, uint16_t port) { suspects->push_back(port); },
-        [](atom::traffic) {},
-      };
-    });
+  auto listener = sys.spawn(silent_listener);
   balancer = sys.spawn(::corral::balancer, listener);
   for (uint16_t port : {8001, 8002, 8003})
     caf::anon_send(balancer, atom::up{}, port);

@@ -57,7 +57,9 @@ class backend_session;
 
 } // namespace
 
-struct test_backend::impl : std::enable_shared_from_this<impl> {
+// Handlers refer to the impl by plain pointer: it owns the io_context, so a
+// handler holding it would keep it alive forever.
+struct test_backend::impl {
   net::io_context ioc{1};
   tcp::acceptor acceptor{ioc};
   std::thread thread;
@@ -189,22 +191,21 @@ private:
 } // namespace
 
 void test_backend::impl::do_accept() {
-  acceptor.async_accept([self = shared_from_this()](beast::error_code ec,
-                                                    tcp::socket socket) {
+  acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
     if (ec)
       return;
     {
-      std::lock_guard guard{self->mutex};
-      ++self->connections;
+      std::lock_guard guard{mutex};
+      ++connections;
     }
-    auto session = std::make_shared<backend_session>(std::move(socket), *self);
-    self->sessions.push_back(session);
+    auto session = std::make_shared<backend_session>(std::move(socket), *this);
+    sessions.push_back(session);
     session->run();
-    self->do_accept();
+    do_accept();
   });
 }
 
-test_backend::test_backend(uint16_t port) : impl_(std::make_shared<impl>()) {
+test_backend::test_backend(uint16_t port) : impl_(std::make_unique<impl>()) {
   tcp::endpoint local{net::ip::address_v4::loopback(), port};
   impl_->acceptor.open(local.protocol());
   impl_->acceptor.set_option(net::socket_base::reuse_address(true));
@@ -212,7 +213,7 @@ test_backend::test_backend(uint16_t port) : impl_(std::make_shared<impl>()) {
   impl_->acceptor.listen();
   impl_->port = impl_->acceptor.local_endpoint().port();
   impl_->do_accept();
-  impl_->thread = std::thread([st = impl_] { st->ioc.run(); });
+  impl_->thread = std::thread([st = impl_.get()] { st->ioc.run(); });
 }
 
 test_backend::~test_backend() {
@@ -263,7 +264,7 @@ bool test_backend::wait_for_requests(size_t n,
 }
 
 void test_backend::release() {
-  net::post(impl_->ioc, [st = impl_] {
+  net::post(impl_->ioc, [st = impl_.get()] {
     auto gated = std::move(st->gated);
     for (auto& answer : gated)
       answer();
@@ -272,7 +273,7 @@ void test_backend::release() {
 
 void test_backend::kill() {
   std::promise<void> done;
-  net::post(impl_->ioc, [st = impl_, &done] {
+  net::post(impl_->ioc, [st = impl_.get(), &done] {
     beast::error_code ignored;
     st->acceptor.close(ignored);
     for (auto& session : st->sessions)

@@ -97,7 +97,7 @@ public:
   struct impl;
 
 private:
-  std::shared_ptr<impl> impl_;
+  std::unique_ptr<impl> impl_;
 };
 
 /// A request for test_client.
