@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Splits each kill of a bench/chaos.sh run into the engine's share and corral's.
 
-usage: bench/chaos-timeline.py LOG_DIR   (the directory bench/chaos.sh names at its end)
+usage: bench/chaos-timeline.py LOG_DIR...   (the directories bench/chaos.sh names at its end)
 
 Reads chaos.out (chaos's JSON line: each fault's start, detection and
 replacement time), chaos.log (the wall-clock time chaos counts from) and
@@ -10,7 +10,7 @@ this host's, so they line up to within a millisecond. For every kill it
 prints, in ms from the SIGKILL: the engine's `die` event, the `destroy` of
 the dead container, the `create` and `start` events of its replacement, and
 the moment chaos saw the replacement ready in /status; then min / median /
-max of each step. Steps between engine events are engine work plus corral's
+max of each step, over all the runs given. Steps between engine events are engine work plus corral's
 reaction; see docs/BENCHMARKS.md for how to read them.
 """
 import json
@@ -42,42 +42,44 @@ def first(events, after_ms, action, name, cid=None, not_cid=None):
 
 
 def main():
-    if len(sys.argv) != 2:
+    if len(sys.argv) < 2:
         sys.exit(__doc__)
-    run = Path(sys.argv[1])
-    result, origin_ms, events = load(run)
-    pool = result["pool"]
     steps = {k: [] for k in ("die", "destroy", "create", "start", "ready",
                              "die → destroy", "destroy → create", "create → start",
                              "start → ready")}
-    print("| kill | port | die | destroy | create | start | ready (/status) |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    for i, f in enumerate(result["faults"], 1):
-        if f["kind"] != "kill" or f["replacement_ms"] is None:
-            continue
-        t0 = origin_ms + f["at_ms"]
-        name = f"{pool}-{f['port']}"
-        # The victim is the container the first kill event after t0 names.
-        _, victim = first(events, t0 - 5, "kill", name)
-        die, _ = first(events, t0 - 5, "die", name, cid=victim)
-        destroy, _ = first(events, t0 - 5, "destroy", name, cid=victim)
-        create, new = first(events, t0 - 5, "create", name, not_cid=victim)
-        start, _ = first(events, t0 - 5, "start", name, cid=new)
-        if None in (victim, die, destroy, create, start):
-            print(f"| {i} | {f['port']} | events missing | | | | |")
-            continue
-        marks = {"die": die - t0, "destroy": destroy - t0, "create": create - t0,
-                 "start": start - t0, "ready": float(f["replacement_ms"])}
-        for k, v in marks.items():
-            steps[k].append(v)
-        steps["die → destroy"].append(marks["destroy"] - marks["die"])
-        steps["destroy → create"].append(marks["create"] - marks["destroy"])
-        steps["create → start"].append(marks["start"] - marks["create"])
-        steps["start → ready"].append(marks["ready"] - marks["start"])
-        print(f"| {i} | {f['port']} | " + " | ".join(f"{marks[k]:.0f}" for k in
-              ("die", "destroy", "create", "start", "ready")) + " |")
-    print()
-    print("| ms after the SIGKILL | n | min | median | max |")
+    for arg in sys.argv[1:]:
+        run = Path(arg)
+        result, origin_ms, events = load(run)
+        pool = result["pool"]
+        print(f"{run}:\n")
+        print("| kill | port | die | destroy | create | start | ready (/status) |")
+        print("|---:|---:|---:|---:|---:|---:|---:|")
+        for i, f in enumerate(result["faults"], 1):
+            if f["kind"] != "kill" or f["replacement_ms"] is None:
+                continue
+            t0 = origin_ms + f["at_ms"]
+            name = f"{pool}-{f['port']}"
+            # The victim is the container the first kill event after t0 names.
+            _, victim = first(events, t0 - 5, "kill", name)
+            die, _ = first(events, t0 - 5, "die", name, cid=victim)
+            destroy, _ = first(events, t0 - 5, "destroy", name, cid=victim)
+            create, new = first(events, t0 - 5, "create", name, not_cid=victim)
+            start, _ = first(events, t0 - 5, "start", name, cid=new)
+            if None in (victim, die, destroy, create, start):
+                print(f"| {i} | {f['port']} | events missing | | | | |")
+                continue
+            marks = {"die": die - t0, "destroy": destroy - t0, "create": create - t0,
+                     "start": start - t0, "ready": float(f["replacement_ms"])}
+            for k, v in marks.items():
+                steps[k].append(v)
+            steps["die → destroy"].append(marks["destroy"] - marks["die"])
+            steps["destroy → create"].append(marks["create"] - marks["destroy"])
+            steps["create → start"].append(marks["start"] - marks["create"])
+            steps["start → ready"].append(marks["ready"] - marks["start"])
+            print(f"| {i} | {f['port']} | " + " | ".join(f"{marks[k]:.0f}" for k in
+                  ("die", "destroy", "create", "start", "ready")) + " |")
+        print()
+    print(f"| ms after the SIGKILL ({len(sys.argv) - 1} runs) | n | min | median | max |")
     print("|---|---:|---:|---:|---:|")
     for k, v in steps.items():
         if v:

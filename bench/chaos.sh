@@ -8,7 +8,8 @@
 #   BUILD_DIR defaults to $CORRAL_BUILD, else build/; it must hold corral and
 #   tools/chaos, and the image acts:latest must exist (scripts/build-images).
 #   Options after -- go to chaos and override the defaults below
-#   (e.g. -- --load-rate 0 --seed 42).
+#   (e.g. -- --load-rate 0 --seed 42). CORRAL_COMMIT names the commit the
+#   build is of, when it is not this checkout's HEAD.
 # Exit status: chaos's (0 clean run), or 1 when corral did not stop cleanly
 # or left a container behind.
 set -euo pipefail
@@ -48,8 +49,13 @@ busy_percent() {
   echo $(( total > 0 ? 100 * (total - idle) / total : 0 ))
 }
 
-# The commit corral was built from, marked when its sources have local changes.
+# The commit corral was built from, marked when its sources have local
+# changes; $CORRAL_COMMIT names it when the build is not of this checkout.
 corral_version() {
+  if [ -n "${CORRAL_COMMIT:-}" ]; then
+    echo "$CORRAL_COMMIT"
+    return
+  fi
   local rev
   rev="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
   if [ -n "$(git -C "$ROOT" status --porcelain -- actors app proxy runtime 2>/dev/null)" ]; then

@@ -138,8 +138,10 @@ run_outcome run_chaos(const chaos_options& o, std::ostream& out,
   log.say("load: " + std::to_string(o.load_threads) + " threads GET " + o.proxy.url(o.load_path)
           + "; faults for " + corral::format_duration(o.duration) + " after a "
           + corral::format_duration(warm_up) + " warm-up; seed " + std::to_string(seed));
-  // The proxy's counters from here on are the run's: the warm-up's included.
-  auto before = monitor.latest();
+  // The proxy's counters from here on are the run's, the warm-up's included.
+  // Read afresh: the monitor's latest /status may predate the probe above.
+  auto fresh = http.get(o.admin.url("/status"), admin_timeout);
+  auto before = fresh.status == 200 ? parse_status(fresh.body) : std::nullopt;
   load.start();
   sleep_until(clock::now() + warm_up, interrupted);
 
