@@ -211,3 +211,14 @@ TEST(chaos_report, table_shows_what_the_proxy_hid_when_known) {
   auto doc = boost::json::parse(render_json(r)).as_object();
   EXPECT_EQ(doc.at("proxy").at("retries").to_number<int>(), 7);
 }
+
+TEST(chaos_report, an_interrupted_run_is_not_a_pass) {
+  auto r = clean_run();
+  EXPECT_EQ(exit_status(r), 0);
+  r.interrupted = true;
+  EXPECT_TRUE(is_clean(r)); // nothing went wrong while it ran...
+  EXPECT_EQ(exit_status(r), 1); // ...but it proves less than was asked
+  EXPECT_TRUE(contains(render_table(r), "| verdict | clean, but interrupted: shorter than asked |"));
+  r.failures["status 502"] = 1;
+  EXPECT_EQ(exit_status(r), 1);
+}

@@ -119,9 +119,12 @@ run_outcome run_chaos(const chaos_options& o, std::ostream& out,
   monitor.start();
   log.say("waiting up to " + corral::format_duration(o.settle) + " for pool " + o.pool
           + " to be whole (" + std::to_string(view->desired) + " ready)");
-  if (!monitor.wait_settled(false, clock::now() + o.settle, [&] { return interrupted.load(); }))
+  if (!monitor.wait_settled(false, clock::now() + o.settle, [&] { return interrupted.load(); })) {
+    if (interrupted)
+      return failure("interrupted before any fault was injected");
     return failure("pool " + o.pool + " is not whole: " + pool_state(monitor.latest())
                    + "; chaos starts only on a pool that is");
+  }
   // A path that fails before any fault would blame every failure on the faults.
   auto probe = http.get(o.proxy.url(o.load_path), o.request_timeout);
   if (!probe.success())
@@ -219,7 +222,7 @@ run_outcome run_chaos(const chaos_options& o, std::ostream& out,
     r.proxy_delta = after->proxy->since(*before->proxy);
   run_outcome outcome;
   outcome.report = std::move(r);
-  outcome.exit_code = is_clean(*outcome.report) ? 0 : 1;
+  outcome.exit_code = exit_status(*outcome.report);
   return outcome;
 }
 

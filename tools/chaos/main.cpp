@@ -15,8 +15,10 @@ namespace {
 // so an interrupted run leaves no half-killed pool unexplained.
 std::atomic<bool> interrupted{false};
 
-extern "C" void on_signal(int) {
+extern "C" void on_signal(int sig) {
   interrupted = true;
+  // A second ^C should not wait for the settling: it ends chaos at once.
+  std::signal(sig, SIG_DFL);
 }
 
 } // namespace

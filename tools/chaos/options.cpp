@@ -37,8 +37,9 @@ const std::string_view usage_text =
   "  --json                   also print the result as one JSON line\n"
   "  --help                   this text\n"
   "Durations take ms, s, m or h (\"500ms\", \"3s\"). HOST is 127.x.y.z or localhost.\n"
-  "Exit status: 0 clean run (no failed request, every fault repaired, pool whole and\n"
-  "healthy), 1 anything else, 2 bad usage.\n";
+  "SIGINT/SIGTERM ends the faults early; the run still settles and reports (a second\n"
+  "one ends chaos at once). Exit status: 0 clean run of the whole duration (no failed\n"
+  "request, every fault repaired, pool whole and healthy), 1 anything else, 2 bad usage.\n";
 
 std::string loopback_endpoint::url(std::string_view path) const {
   return "http://" + text() + std::string{path};

@@ -77,7 +77,18 @@ bool is_clean(const chaos_report& report) {
          && report.end.whole_and_healthy();
 }
 
+int exit_status(const chaos_report& report) {
+  return is_clean(report) && !report.interrupted ? 0 : 1;
+}
+
 namespace {
+
+std::string verdict(const chaos_report& r) {
+  std::string text = is_clean(r) ? "clean" : "NOT clean";
+  if (r.interrupted)
+    text += ", but interrupted: shorter than asked";
+  return text;
+}
 
 std::string fixed(double value, int decimals) {
   char buf[64];
@@ -185,7 +196,7 @@ std::string render_table(const chaos_report& r) {
   }
   out << "| settling after the last fault | " << seconds(r.settling_ms) << " |\n";
   out << "| pool at the end | " << pool_text(r.end, r.health_path) << " |\n";
-  out << "| verdict | " << (is_clean(r) ? "clean" : "NOT clean") << " |\n\n";
+  out << "| verdict | " << verdict(r) << " |\n\n";
 
   out << "| time from the fault (ms) | seen | min | median | max |\n"
       << "|---|---:|---:|---:|---:|\n";

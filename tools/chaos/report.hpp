@@ -127,6 +127,10 @@ std::vector<std::pair<std::string, spread>> phase_timings(const chaos_report& re
 /// repaired, and the pool whole and healthy at the end.
 bool is_clean(const chaos_report& report);
 
+/// The process's exit status for a run: 0 for a clean run that went the
+/// whole duration, 1 otherwise (an interrupted run proves less than asked).
+int exit_status(const chaos_report& report);
+
 /// The table people read: Markdown pipe tables, so it pastes into docs as is.
 std::string render_table(const chaos_report& report);
 
