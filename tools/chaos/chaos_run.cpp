@@ -79,6 +79,65 @@ pool_check check_pool(const chaos_options& o, http_client& http, container_runti
   return end;
 }
 
+/// Injects the faults of `o` for its duration, on a fixed schedule from now:
+/// faults at 0, every, 2 * every, ... before the end, duration / every of each
+/// kind. Returns early when `interrupted` is set.
+void inject_faults(const chaos_options& o, fault_injector& injector,
+                   const std::atomic<bool>& interrupted) {
+  auto start = clock::now();
+  auto end = start + o.duration;
+  constexpr auto never = clock::time_point::max();
+  auto next_kill = o.kill_every.count() > 0 ? start : never;
+  auto next_crash = o.crash_every.count() > 0 ? start : never;
+  while (!interrupted) {
+    auto next = std::min(next_kill, next_crash);
+    if (next >= end) {
+      sleep_until(end, interrupted);
+      return;
+    }
+    if (!sleep_until(next, interrupted))
+      return;
+    // A slow injection delays the next one, never the schedule after it.
+    if (next_kill == next) {
+      injector.kill_one();
+      next_kill += o.kill_every;
+    }
+    if (next_crash == next) {
+      injector.crash_one();
+      next_crash += o.crash_every;
+    }
+  }
+}
+
+/// A report holding what the run was asked to do.
+chaos_report report_of(const chaos_options& o, uint64_t seed) {
+  chaos_report r;
+  r.pool = o.pool;
+  r.proxy = o.proxy.text();
+  r.admin = o.admin.text();
+  r.load_path = o.load_path;
+  r.health_path = o.health_path;
+  r.load_threads = o.load_threads;
+  r.load_rate = o.load_rate;
+  r.seed = seed;
+  r.kill_every = o.kill_every;
+  r.crash_every = o.crash_every;
+  r.poll_every = o.poll_every;
+  return r;
+}
+
+/// Adds what the load saw to `r`, its times relative to the run's origin.
+void add_load(chaos_report& r, load_counts counts, const run_log& log) {
+  r.sent = counts.sent;
+  r.ok = counts.ok;
+  r.failures = counts.failures;
+  std::sort(counts.events.begin(), counts.events.end(),
+            [](const failure_event& a, const failure_event& b) { return a.sent < b.sent; });
+  for (auto& e : counts.events)
+    r.failure_log.push_back(
+      {log.ms_since_origin(e.sent), log.ms_since_origin(e.ended), e.kind, e.detail});
+}
+
 } // namespace
 
 run_outcome run_chaos(const chaos_options& o, std::ostream& out,
@@ -149,28 +208,7 @@ run_outcome run_chaos(const chaos_options& o, std::ostream& out,
   sleep_until(clock::now() + warm_up, interrupted);
 
   auto inject_start = clock::now();
-  auto inject_end = inject_start + o.duration;
-  constexpr auto never = clock::time_point::max();
-  // Faults at 0, every, 2*every, ... before the end: duration/every of them.
-  auto next_kill = o.kill_every.count() > 0 ? inject_start : never;
-  auto next_crash = o.crash_every.count() > 0 ? inject_start : never;
-  while (!interrupted) {
-    auto next = std::min(next_kill, next_crash);
-    if (next >= inject_end) {
-      sleep_until(inject_end, interrupted);
-      break;
-    }
-    if (!sleep_until(next, interrupted))
-      break;
-    if (next_kill == next) {
-      injector.kill_one();
-      next_kill += o.kill_every;
-    }
-    if (next_crash == next) {
-      injector.crash_one();
-      next_crash += o.crash_every;
-    }
-  }
+  inject_faults(o, injector, interrupted);
   auto inject_stop = clock::now();
 
   // -- settle, then stop the load --------------------------------------------------
@@ -186,18 +224,7 @@ run_outcome run_chaos(const chaos_options& o, std::ostream& out,
           + std::to_string(counts.failed()) + " failed");
 
   // -- the report ------------------------------------------------------------------------
-  chaos_report r;
-  r.pool = o.pool;
-  r.proxy = o.proxy.text();
-  r.admin = o.admin.text();
-  r.load_path = o.load_path;
-  r.health_path = o.health_path;
-  r.load_threads = o.load_threads;
-  r.load_rate = o.load_rate;
-  r.seed = seed;
-  r.kill_every = o.kill_every;
-  r.crash_every = o.crash_every;
-  r.poll_every = o.poll_every;
+  auto r = report_of(o, seed);
   r.injecting_ms = ms_between(inject_start, inject_stop);
   r.settling_ms = ms_between(inject_stop, settle_stop);
   r.interrupted = interrupted;
@@ -206,14 +233,7 @@ run_outcome run_chaos(const chaos_options& o, std::ostream& out,
                         f.replacement_ms(), f.phases_ms()});
   r.skipped = injector.skipped();
   r.injection_errors = injector.errors();
-  r.sent = counts.sent;
-  r.ok = counts.ok;
-  r.failures = counts.failures;
-  std::sort(counts.events.begin(), counts.events.end(),
-            [](const failure_event& a, const failure_event& b) { return a.sent < b.sent; });
-  for (auto& e : counts.events)
-    r.failure_log.push_back(
-      {log.ms_since_origin(e.sent), log.ms_since_origin(e.ended), e.kind, e.detail});
+  add_load(r, std::move(counts), log);
   r.status_round_trip = monitor.round_trips();
   r.status_poll_errors = monitor.poll_errors();
   std::optional<pool_view> after;
