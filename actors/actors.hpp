@@ -73,7 +73,10 @@ using container_listener_actor = caf::typed_actor<
   // The container (port, id) runs; probing may begin.
   caf::reacts_to<atom::started, uint16_t, std::string>,
   // The container could not be created or started (port, reason).
-  caf::reacts_to<atom::start_failed, uint16_t, std::string>>;
+  caf::reacts_to<atom::start_failed, uint16_t, std::string>,
+  // A killed container gave up its slot's name (it was renamed) and is
+  // being removed: the slot's replacement may be created now.
+  caf::reacts_to<atom::released, uint16_t>>;
 
 /// The CONTAINER actor interface: one container of one slot, from create to
 /// remove. It makes blocking runtime calls, so it runs detached. An exit

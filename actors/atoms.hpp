@@ -30,6 +30,8 @@ using probe = caf::atom_constant<caf::atom("probe")>;
 constexpr probe probe_v{};
 using fast_tick = caf::atom_constant<caf::atom("fast_tick")>;
 constexpr fast_tick fast_tick_v{};
+using released = caf::atom_constant<caf::atom("released")>;
+constexpr released released_v{};
 using recheck = caf::atom_constant<caf::atom("recheck")>;
 constexpr recheck recheck_v{};
 using restart = caf::atom_constant<caf::atom("restart")>;

@@ -89,9 +89,18 @@ container_actor::behavior_type container(self_ptr self, container_listener_actor
         log::error("container", st.spec.name, ": remove failed: ", removed.error().message);
       self->quit();
     },
-    // Failed: no grace; a forced remove kills and removes in one call.
+    // Failed: no grace. The name goes first: the engine takes ~200 ms to
+    // kill, reap and remove a container, and the slot's replacement, which
+    // needs the name, need not wait for that. Then a forced remove kills and
+    // removes in one call.
     [=](atom::kill) {
       auto& st = self->state;
+      auto parting_name = st.spec.name + "-gone-" + st.id.substr(0, 12);
+      if (auto renamed = st.runtime->rename(st.id, parting_name); renamed)
+        self->send(st.listener, atom::released_v, st.spec.port);
+      else
+        log::debug("container", st.spec.name, ": rename failed (", renamed.error().message,
+                   "); the replacement waits for the removal");
       if (auto removed = st.runtime->remove(st.id, true); !removed)
         log::error("container", st.spec.name, ": remove failed: ", removed.error().message);
       self->quit();

@@ -29,8 +29,10 @@ container_spec make_container_spec(const pool_settings& pool, const std::string&
 
 /// Spawns-as: creates and starts the container of `spec` (reporting started
 /// or start_failed to `listener`), then waits to be stopped or killed, which
-/// also removes it. Quits when its container is gone or could not start. Its
-/// runtime calls block, so production code spawns it detached.
+/// also removes it; a kill renames the container first and reports released,
+/// so the slot's name is free before the engine finished the removal. Quits
+/// when its container is gone or could not start. Its runtime calls block,
+/// so production code spawns it detached.
 container_actor::behavior_type
 container(container_actor::stateful_pointer<container_state> self,
           container_listener_actor listener, std::shared_ptr<container_runtime> runtime,

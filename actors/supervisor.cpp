@@ -179,26 +179,27 @@ void reconcile(self_ptr self) {
   }
 }
 
-/// A slot's container actor terminated: its container is gone.
-void on_container_down(self_ptr self, const caf::down_msg& msg) {
+/// Answers the shutdown once no container is left to stop or remove.
+void finish_shutdown_if_done(self_ptr self) {
   auto& st = self->state;
-  auto i = std::find_if(st.slots.begin(), st.slots.end(), [&](const auto& kv) {
-    return kv.second.actor && kv.second.actor.address() == msg.source;
-  });
-  if (i == st.slots.end())
+  if (!st.shutting_down || !st.slots.empty() || !st.retiring.empty())
     return;
-  auto port = i->first;
-  auto& s = i->second;
-  s.actor = nullptr;
+  for (auto& waiter : st.shutdown_waiters)
+    waiter.deliver(true);
+  st.shutdown_waiters.clear();
+}
+
+/// A slot's container no longer holds the slot: it is gone, or it was
+/// renamed after a kill and is being removed. Leaving slots disappear;
+/// others get a replacement, at once the first time, then with backoff.
+void on_slot_released(self_ptr self, uint16_t port) {
+  auto& st = self->state;
+  auto& s = st.slots.at(port);
   if (st.shutting_down || s.leaving) {
     if (!st.shutting_down)
       log::info("supervisor", container_name(st, port), " removed");
-    st.slots.erase(i);
-    if (st.shutting_down && st.slots.empty()) {
-      for (auto& waiter : st.shutdown_waiters)
-        waiter.deliver(true);
-      st.shutdown_waiters.clear();
-    }
+    st.slots.erase(port);
+    finish_shutdown_if_done(self);
     return;
   }
   // Gone without being asked to leave: it failed, or it could not start.
@@ -220,6 +221,26 @@ void on_container_down(self_ptr self, const caf::down_msg& msg) {
   s.generation = st.next_generation++;
   enter(s, slot_phase::waiting);
   self->delayed_send(self, delay, atom::restart_v, port, s.generation);
+}
+
+/// A container actor terminated: a slot's current one, or one that had
+/// released its slot already.
+void on_container_down(self_ptr self, const caf::down_msg& msg) {
+  auto& st = self->state;
+  auto retired = std::find_if(st.retiring.begin(), st.retiring.end(),
+                              [&](const container_actor& a) { return a.address() == msg.source; });
+  if (retired != st.retiring.end()) {
+    st.retiring.erase(retired);
+    finish_shutdown_if_done(self);
+    return;
+  }
+  auto i = std::find_if(st.slots.begin(), st.slots.end(), [&](const auto& kv) {
+    return kv.second.actor && kv.second.actor.address() == msg.source;
+  });
+  if (i == st.slots.end())
+    return;
+  i->second.actor = nullptr;
+  on_slot_released(self, i->first);
 }
 
 pool_status make_status(const supervisor_state& st) {
@@ -269,6 +290,16 @@ supervisor_actor::behavior_type supervisor(self_ptr self, supervisor_config cfg,
       }
       enter(s, slot_phase::starting);
       self->send(st.health, atom::watch_v, port, id);
+    },
+    [=](atom::released, uint16_t port) {
+      auto& st = self->state;
+      auto i = st.slots.find(port);
+      if (i == st.slots.end() || !from_current(self, i->second))
+        return;
+      // The old container actor finishes the removal on its own thread.
+      st.retiring.push_back(std::move(i->second.actor));
+      i->second.actor = nullptr;
+      on_slot_released(self, port);
     },
     [=](atom::start_failed, uint16_t port, const std::string& reason) {
       auto& st = self->state;
@@ -407,7 +438,7 @@ supervisor_actor::behavior_type supervisor(self_ptr self, supervisor_config cfg,
         enter(s, slot_phase::stopping);
         ++i;
       }
-      if (st.slots.empty())
+      if (st.slots.empty() && st.retiring.empty())
         return true;
       auto promise = self->make_response_promise<bool>();
       st.shutdown_waiters.push_back(promise);

@@ -83,6 +83,9 @@ struct supervisor_state {
   balancer_actor balancer;
   health_checker_actor health;
   scaler_actor scaler;
+  /// Container actors still removing a container that released its slot
+  /// (renamed after a kill); shutdown waits for them too.
+  std::vector<container_actor> retiring;
   bool shutting_down = false;
   std::vector<caf::typed_response_promise<bool>> shutdown_waiters;
 

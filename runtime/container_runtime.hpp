@@ -121,6 +121,10 @@ public:
   /// missing container succeeds: the goal state holds.
   virtual result<void> remove(const std::string& id, bool force) = 0;
 
+  /// Renames a container (also a running or dying one), which frees its old
+  /// name at once. Fails with name_conflict when `new_name` is taken.
+  virtual result<void> rename(const std::string& id, const std::string& new_name) = 0;
+
   /// Reports one container by id or name.
   virtual result<container_info> inspect(const std::string& id) = 0;
 

@@ -383,6 +383,33 @@ result<void> docker_runtime::remove(const std::string& id, bool force) {
   }
 }
 
+result<void> docker_runtime::rename(const std::string& id,
+                                    const std::string& new_name) {
+  if (!docker::is_valid_object_name(id))
+    return invalid_name("container reference", id);
+  if (!docker::is_valid_object_name(new_name))
+    return invalid_name("container name", new_name);
+  auto answer = perform(socket_path_, timeouts_, verb::post,
+                        "/containers/" + id + "/rename?name=" + new_name,
+                        timeouts_.call);
+  if (!answer)
+    return answer.error();
+  switch (answer->status) {
+    case 204:
+      return {};
+    case 404:
+      return refused(*answer, runtime_errc::not_found,
+                     "cannot rename container \"" + id + "\"");
+    case 409:
+      return refused(*answer, runtime_errc::name_conflict,
+                     "cannot rename container \"" + id + "\" to \"" + new_name
+                       + "\"");
+    default:
+      return refused(*answer, runtime_errc::engine_error,
+                     "cannot rename container \"" + id + "\"");
+  }
+}
+
 result<container_info> docker_runtime::inspect(const std::string& id) {
   if (!docker::is_valid_object_name(id))
     return invalid_name("container reference", id);

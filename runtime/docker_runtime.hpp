@@ -63,6 +63,9 @@ public:
   /// `DELETE /containers/{id}?force=&v=false` (named volumes stay); 404
   /// succeeds.
   result<void> remove(const std::string& id, bool force) override;
+  /// `POST /containers/{id}/rename?name=`; 404 is not_found, 409 is
+  /// name_conflict.
+  result<void> rename(const std::string& id, const std::string& new_name) override;
 
   /// `GET /containers/{id}/json`; 404 is not_found.
   result<container_info> inspect(const std::string& id) override;

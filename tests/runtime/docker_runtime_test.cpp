@@ -167,6 +167,31 @@ TEST_F(docker_runtime_test, create_with_taken_name_is_name_conflict) {
     << again.error().message;
 }
 
+// The supervisor renames a dying container so that its replacement can take
+// the name at once; this pins that the engine allows it mid-kill.
+TEST_F(docker_runtime_test, rename_of_a_dying_container_frees_its_name_at_once) {
+  auto spec = scratch_.hello_spec(18111);
+  auto id = runtime_.create(spec);
+  ASSERT_TRUE(id) << id.error().message;
+  scratch_.track_container(*id);
+  ASSERT_TRUE(runtime_.start(*id));
+  auto killing = std::async(std::launch::async, [&] { return runtime_.kill(*id); });
+  auto renamed = runtime_.rename(*id, spec.name + "-gone");
+  ASSERT_TRUE(renamed) << renamed.error().message;
+  EXPECT_TRUE(killing.get());
+  auto info = runtime_.inspect(*id);
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->name, spec.name + "-gone");
+  auto replacement = runtime_.create(spec);
+  EXPECT_TRUE(replacement) << replacement.error().message;
+  auto taken = runtime_.rename(*id, spec.name);
+  ASSERT_FALSE(taken);
+  EXPECT_EQ(taken.error().code, runtime_errc::name_conflict);
+  auto missing = runtime_.rename("corral-no-such-container", "x");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, runtime_errc::not_found);
+}
+
 TEST_F(docker_runtime_test, create_with_missing_image_is_image_missing) {
   auto spec = scratch_.hello_spec(18103);
   spec.image = "corral-test-nosuch:latest";

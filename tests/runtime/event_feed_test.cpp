@@ -69,6 +69,9 @@ public:
   result<void> remove(const std::string&, bool) override {
     return unexpected("remove");
   }
+  result<void> rename(const std::string&, const std::string&) override {
+    return unexpected("rename");
+  }
   result<container_info> inspect(const std::string&) override {
     return unexpected("inspect");
   }

@@ -31,6 +31,10 @@ public:
   std::deque<runtime_error> create_failures;
   /// The next start() calls fail with these, in order.
   std::deque<runtime_error> start_failures;
+  /// The next rename() calls fail with these, in order.
+  std::deque<runtime_error> rename_failures;
+  /// The next remove() calls fail with these, in order.
+  std::deque<runtime_error> remove_failures;
   /// Called at the start of every remove(), to look at the world just then.
   std::function<void(const std::string&)> on_remove;
 
@@ -89,11 +93,30 @@ public:
     calls.push_back("remove " + id_or_name);
     if (on_remove)
       on_remove(id_or_name);
+    if (!remove_failures.empty()) {
+      auto err = remove_failures.front();
+      remove_failures.pop_front();
+      return err;
+    }
     for (auto i = containers.begin(); i != containers.end(); ++i)
       if (i->first == id_or_name || i->second.spec.name == id_or_name) {
         containers.erase(i);
         break;
       }
+    return {};
+  }
+
+  result<void> rename(const std::string& id, const std::string& new_name) override {
+    calls.push_back("rename " + id + " " + new_name);
+    if (!rename_failures.empty()) {
+      auto err = rename_failures.front();
+      rename_failures.pop_front();
+      return err;
+    }
+    auto i = containers.find(id);
+    if (i == containers.end())
+      return runtime_error{runtime_errc::not_found, "no such container " + id, 404};
+    i->second.spec.name = new_name;
     return {};
   }
 

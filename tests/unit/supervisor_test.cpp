@@ -174,6 +174,36 @@ TEST_F(supervisor_test, dead_container_is_replaced_on_the_same_port) {
   EXPECT_EQ(slot_at(8000).restarts, 1u);
 }
 
+TEST_F(supervisor_test, killed_container_gives_up_its_name_before_its_removal) {
+  start(1);
+  pass({8000});
+  auto old_id = slot_at(8000).container_id;
+  // Even a removal that fails (the engine still busy with the dead one)
+  // must not hold up the replacement: the rename freed the name.
+  rt->remove_failures.push_back({runtime_errc::engine_error, "removal in progress", 409});
+  died(8000);
+  EXPECT_EQ(rt->count("rename " + old_id + " acts-8000-gone-" + old_id), 1u);
+  EXPECT_EQ(rt->count("create acts-8000"), 2u);
+  EXPECT_EQ(rt->count("remove acts-8000"), 0u); // no name clash to clear
+  EXPECT_EQ(slot_at(8000).phase, slot_phase::starting);
+  EXPECT_TRUE(st().retiring.empty()); // the old actor finished and went down
+  pass({8000});
+  EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000}));
+}
+
+TEST_F(supervisor_test, without_a_rename_the_replacement_waits_for_the_removal) {
+  start(1);
+  pass({8000});
+  auto old_id = slot_at(8000).container_id;
+  rt->rename_failures.push_back({runtime_errc::engine_error, "no rename today", 500});
+  died(8000);
+  auto removed = std::find(rt->calls.begin(), rt->calls.end(), "remove " + old_id);
+  auto created = std::find(removed, rt->calls.end(), "create acts-8000");
+  EXPECT_NE(removed, rt->calls.end());
+  EXPECT_NE(created, rt->calls.end());
+  EXPECT_EQ(slot_at(8000).phase, slot_phase::starting);
+}
+
 TEST_F(supervisor_test, unhealthy_container_is_killed_and_replaced_on_the_same_port) {
   start(1);
   pass({8000});
