@@ -137,6 +137,28 @@ runtime_error invalid_name(std::string_view what, const std::string& name) {
           0};
 }
 
+// The outcome of a call whose answer carries no data: `done` lists the
+// statuses that mean the goal state holds (the engine answers 304 for a
+// start of a running container, 404 for a removal of a missing one, ...);
+// otherwise 404 is not_found, 409 is `on_conflict`, the rest engine_error.
+result<void> settle(const result<reply>& answer, std::initializer_list<long> done,
+                    const std::string& what,
+                    runtime_errc on_conflict = runtime_errc::engine_error) {
+  if (!answer)
+    return answer.error();
+  for (auto status : done)
+    if (answer->status == status)
+      return {};
+  switch (answer->status) {
+    case 404:
+      return refused(*answer, runtime_errc::not_found, what);
+    case 409:
+      return refused(*answer, on_conflict, what);
+    default:
+      return refused(*answer, runtime_errc::engine_error, what);
+  }
+}
+
 // One blocking request and its answer. Any HTTP status is a value here; the
 // caller decides which ones are errors.
 result<reply> perform(const std::string& socket_path,
@@ -296,21 +318,10 @@ result<std::string> docker_runtime::create(const container_spec& spec) {
 result<void> docker_runtime::start(const std::string& id) {
   if (!docker::is_valid_object_name(id))
     return invalid_name("container reference", id);
-  auto answer = perform(socket_path_, timeouts_, verb::post,
-                        "/containers/" + id + "/start", timeouts_.call);
-  if (!answer)
-    return answer.error();
-  switch (answer->status) {
-    case 204:
-    case 304: // already running: the goal state holds
-      return {};
-    case 404:
-      return refused(*answer, runtime_errc::not_found,
-                     "cannot start container \"" + id + "\"");
-    default:
-      return refused(*answer, runtime_errc::engine_error,
-                     "cannot start container \"" + id + "\"");
-  }
+  // 304: running already.
+  return settle(perform(socket_path_, timeouts_, verb::post,
+                        "/containers/" + id + "/start", timeouts_.call),
+                {204, 304}, "cannot start container \"" + id + "\"");
 }
 
 result<void> docker_runtime::stop(const std::string& id,
@@ -318,69 +329,38 @@ result<void> docker_runtime::stop(const std::string& id,
   if (!docker::is_valid_object_name(id))
     return invalid_name("container reference", id);
   // The engine answers once the container exited: allow for the full grace
-  // period plus the SIGKILL that follows it.
+  // period plus the SIGKILL that follows it. 304: not running.
   auto total = std::chrono::duration_cast<std::chrono::milliseconds>(timeout)
                + timeouts_.stop_margin;
-  auto answer = perform(socket_path_, timeouts_, verb::post,
+  return settle(perform(socket_path_, timeouts_, verb::post,
                         "/containers/" + id + "/stop?t="
                           + std::to_string(timeout.count()),
-                        total);
-  if (!answer)
-    return answer.error();
-  switch (answer->status) {
-    case 204:
-    case 304: // not running: the goal state holds
-      return {};
-    case 404:
-      return refused(*answer, runtime_errc::not_found,
-                     "cannot stop container \"" + id + "\"");
-    default:
-      return refused(*answer, runtime_errc::engine_error,
-                     "cannot stop container \"" + id + "\"");
-  }
+                        total),
+                {204, 304}, "cannot stop container \"" + id + "\"");
 }
 
 result<void> docker_runtime::kill(const std::string& id,
                                   const std::string& signal) {
   if (!docker::is_valid_object_name(id))
     return invalid_name("container reference", id);
-  auto answer = perform(socket_path_, timeouts_, verb::post,
+  // 409: not running, nothing left to signal.
+  return settle(perform(socket_path_, timeouts_, verb::post,
                         "/containers/" + id + "/kill?signal="
                           + docker::url_encode(signal),
-                        timeouts_.call);
-  if (!answer)
-    return answer.error();
-  switch (answer->status) {
-    case 204:
-    case 409: // not running: nothing left to signal
-      return {};
-    case 404:
-      return refused(*answer, runtime_errc::not_found,
-                     "cannot kill container \"" + id + "\"");
-    default:
-      return refused(*answer, runtime_errc::engine_error,
-                     "cannot kill container \"" + id + "\"");
-  }
+                        timeouts_.call),
+                {204, 409}, "cannot kill container \"" + id + "\"");
 }
 
 result<void> docker_runtime::remove(const std::string& id, bool force) {
   if (!docker::is_valid_object_name(id))
     return invalid_name("container reference", id);
   // v=false: the pool's named volume outlives every container by design.
-  auto answer = perform(socket_path_, timeouts_, verb::del,
+  // 404: gone already.
+  return settle(perform(socket_path_, timeouts_, verb::del,
                         "/containers/" + id + "?v=false&force="
                           + (force ? "true" : "false"),
-                        timeouts_.call);
-  if (!answer)
-    return answer.error();
-  switch (answer->status) {
-    case 204:
-    case 404: // gone already: the goal state holds
-      return {};
-    default:
-      return refused(*answer, runtime_errc::engine_error,
-                     "cannot remove container \"" + id + "\"");
-  }
+                        timeouts_.call),
+                {204, 404}, "cannot remove container \"" + id + "\"");
 }
 
 result<void> docker_runtime::rename(const std::string& id,
@@ -389,25 +369,11 @@ result<void> docker_runtime::rename(const std::string& id,
     return invalid_name("container reference", id);
   if (!docker::is_valid_object_name(new_name))
     return invalid_name("container name", new_name);
-  auto answer = perform(socket_path_, timeouts_, verb::post,
+  return settle(perform(socket_path_, timeouts_, verb::post,
                         "/containers/" + id + "/rename?name=" + new_name,
-                        timeouts_.call);
-  if (!answer)
-    return answer.error();
-  switch (answer->status) {
-    case 204:
-      return {};
-    case 404:
-      return refused(*answer, runtime_errc::not_found,
-                     "cannot rename container \"" + id + "\"");
-    case 409:
-      return refused(*answer, runtime_errc::name_conflict,
-                     "cannot rename container \"" + id + "\" to \"" + new_name
-                       + "\"");
-    default:
-      return refused(*answer, runtime_errc::engine_error,
-                     "cannot rename container \"" + id + "\"");
-  }
+                        timeouts_.call),
+                {204}, "cannot rename container \"" + id + "\" to \"" + new_name + "\"",
+                runtime_errc::name_conflict);
 }
 
 result<container_info> docker_runtime::inspect(const std::string& id) {
@@ -447,18 +413,10 @@ docker_runtime::list(const std::map<std::string, std::string>& labels) {
 result<void> docker_runtime::remove_volume(const std::string& name) {
   if (!docker::is_valid_object_name(name))
     return invalid_name("volume name", name);
-  auto answer = perform(socket_path_, timeouts_, verb::del, "/volumes/" + name,
-                        timeouts_.call);
-  if (!answer)
-    return answer.error();
-  switch (answer->status) {
-    case 204:
-    case 404: // gone already: the goal state holds
-      return {};
-    default: // 409: still used, even by a stopped container
-      return refused(*answer, runtime_errc::engine_error,
-                     "cannot remove volume \"" + name + "\"");
-  }
+  // 404: gone already. 409 (used, even by a stopped container) is an error.
+  return settle(perform(socket_path_, timeouts_, verb::del, "/volumes/" + name,
+                        timeouts_.call),
+                {204, 404}, "cannot remove volume \"" + name + "\"");
 }
 
 result<void> docker_runtime::watch_events(

@@ -3,12 +3,15 @@
 // (guides/caf-0.17.md §12b; CAF's own test DSL crashes under GoogleTest).
 #pragma once
 
+#include "runtime/log.hpp"
+
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
 
 namespace corral::test {
 
@@ -20,8 +23,18 @@ protected:
     return cfg;
   }
 
+  /// Actors log their decisions; in unit tests that is noise unless asked
+  /// for with CORRAL_TEST_LOG=debug (or info, warn).
+  static caf::actor_system_config& quiet_logs(caf::actor_system_config& cfg) {
+    auto level = log::level::error;
+    if (const char* wanted = std::getenv("CORRAL_TEST_LOG"))
+      log::parse_level(wanted, level);
+    log::set_level(level);
+    return cfg;
+  }
+
   actor_test()
-    : sys(testing_config(cfg)),
+    : sys(testing_config(quiet_logs(cfg))),
       self(sys, true), // hidden: not counted by await_all_actors_done()
       sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())) {
   }

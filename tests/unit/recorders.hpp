@@ -21,6 +21,12 @@ struct recording {
   }
 };
 
+/// A port_sink for asks whose answer the test does not need.
+struct discard_ports : port_sink {
+  void deliver(std::vector<uint16_t>) override {
+  }
+};
+
 /// Hears what the balancer tells its owner.
 inline balancer_listener_actor::behavior_type
 record_balancer_events(balancer_listener_actor::pointer, std::shared_ptr<recording> rec) {

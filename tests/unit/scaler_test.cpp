@@ -11,11 +11,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct ignore_ports : port_sink {
-  void deliver(std::vector<uint16_t>) override {
-  }
-};
-
 class scaler_test : public actor_test {
 protected:
   void spawn_scaler(scaling_start start = scaling_start::first_request,
@@ -45,7 +40,7 @@ protected:
 
   /// `n` fresh requests go through the balancer.
   void requests(uint32_t n) {
-    self->send(bal, atom::next_v, port_ask{n, 0, {}, {}, std::make_shared<ignore_ports>()});
+    self->send(bal, atom::next_v, port_ask{n, 0, {}, {}, std::make_shared<discard_ports>()});
     run();
   }
 

@@ -6,17 +6,13 @@
 
 #include "tests/unit/actor_test.hpp"
 #include "tests/unit/fakes.hpp"
+#include "tests/unit/recorders.hpp"
 
 using namespace corral;
 using namespace corral::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct ignore_ports : port_sink {
-  void deliver(std::vector<uint16_t>) override {
-  }
-};
 
 class supervisor_test : public actor_test {
 protected:
@@ -101,7 +97,7 @@ protected:
   /// `n` requests are handed a port and are still in flight.
   void requests_in_flight(uint32_t n) {
     self->send(st().balancer, atom::next_v,
-               port_ask{n, 0, {}, {}, std::make_shared<ignore_ports>()});
+               port_ask{n, 0, {}, {}, std::make_shared<discard_ports>()});
     run();
   }
 
