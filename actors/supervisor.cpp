@@ -82,8 +82,9 @@ void launch(self_ptr self, uint16_t port) {
     s.actor = self->spawn<caf::monitored>(container, listener, st.runtime, std::move(spec));
 }
 
-/// Takes a slot's container out of service and has it killed; the
-/// container actor's termination then leads to the replacement.
+/// Takes a slot's container out of service and has it killed; the container
+/// actor's `released` (or, failing that, its termination) then leads to the
+/// replacement.
 void fail_slot(self_ptr self, uint16_t port, const std::string& reason) {
   auto& st = self->state;
   auto& s = st.slots[port];
@@ -197,7 +198,7 @@ void on_slot_released(self_ptr self, uint16_t port) {
   auto& s = st.slots.at(port);
   if (st.shutting_down || s.leaving) {
     if (!st.shutting_down)
-      log::info("supervisor", container_name(st, port), " removed");
+      log::info("supervisor", container_name(st, port), " left the pool");
     st.slots.erase(port);
     finish_shutdown_if_done(self);
     return;
