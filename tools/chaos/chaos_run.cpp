@@ -3,11 +3,11 @@
 
 #include "app/units.hpp"
 #include "runtime/docker_runtime.hpp"
-#include "tools/chaos/http_client.hpp"
 #include "tools/chaos/injector.hpp"
 #include "tools/chaos/load.hpp"
 #include "tools/chaos/run_log.hpp"
 #include "tools/chaos/status_monitor.hpp"
+#include "tools/common/http_client.hpp"
 
 #include <algorithm>
 #include <thread>
@@ -57,7 +57,7 @@ std::string pool_state(const std::optional<pool_view>& view) {
 
 /// The pool after the run, from corral, the containers themselves and
 /// Docker; `view` is the /status it was read from, when one answered.
-pool_check check_pool(const chaos_options& o, http_client& http, container_runtime& docker,
+pool_check check_pool(const chaos_options& o, http::client& http, container_runtime& docker,
                       std::optional<pool_view>& view) {
   pool_check end;
   auto answer = http.get(o.admin.url("/status"), admin_timeout);
@@ -157,7 +157,7 @@ run_outcome run_chaos(const chaos_options& o, std::ostream& out,
   docker_runtime docker{o.docker_socket};
   if (auto ping = docker.ping(); !ping)
     return failure(ping.error().message); // names the socket and the reason already
-  http_client http;
+  http::client http;
   auto first = http.get(o.admin.url("/status"), admin_timeout);
   if (first.status == 0)
     return failure("corral's admin endpoint does not answer GET " + o.admin.url("/status")

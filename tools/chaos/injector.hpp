@@ -3,10 +3,10 @@
 #pragma once
 
 #include "runtime/container_runtime.hpp"
-#include "tools/chaos/http_client.hpp"
 #include "tools/chaos/options.hpp"
 #include "tools/chaos/run_log.hpp"
 #include "tools/chaos/status_monitor.hpp"
+#include "tools/common/http_client.hpp"
 
 #include <cstdint>
 #include <optional>
@@ -54,7 +54,7 @@ private:
   container_runtime& runtime_;
   run_log& log_;
   std::mt19937_64 random_;
-  http_client http_;
+  http::client http_;
   uint64_t skipped_ = 0;
   std::vector<std::string> errors_;
 };

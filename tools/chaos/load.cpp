@@ -38,7 +38,7 @@ void load_counts::merge(const load_counts& other) {
   events.insert(events.end(), other.events.begin(), other.events.end());
 }
 
-std::optional<std::string> failure_kind(const http_answer& answer) {
+std::optional<std::string> failure_kind(const http::response& answer) {
   if (answer.status == 0)
     return "no response: " + answer.error;
   if (answer.success())
@@ -75,7 +75,7 @@ load_counts load_generator::stop() {
 void load_generator::run(unsigned index) {
   using std::chrono::steady_clock;
   auto& counts = counts_[index];
-  http_client client;
+  http::client client;
   // Paced threads start staggered by a share of the period, so that together
   // they send one request every 1/rate s rather than in bursts of `threads`.
   std::chrono::nanoseconds period{0};

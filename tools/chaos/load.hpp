@@ -2,7 +2,7 @@
 // what came back, by kind of failure.
 #pragma once
 
-#include "tools/chaos/http_client.hpp"
+#include "tools/common/http_client.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -42,7 +42,7 @@ struct load_counts {
 
 /// How a load answer failed: "status <code>" for a non-2xx answer,
 /// "no response: <reason>" when none came; nullopt for a 2xx.
-std::optional<std::string> failure_kind(const http_answer& answer);
+std::optional<std::string> failure_kind(const http::response& answer);
 
 /// GETs `url` from `threads` threads, each on its own keep-alive connection,
 /// from start() until stop(). With `rate` > 0 the threads together send that

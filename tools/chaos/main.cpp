@@ -1,7 +1,7 @@
 // chaos: kills and crashes containers of a corral pool under load and reports what clients saw.
 #include "tools/chaos/chaos_run.hpp"
-#include "tools/chaos/http_client.hpp"
 #include "tools/chaos/options.hpp"
+#include "tools/common/http_client.hpp"
 
 #include <atomic>
 #include <csignal>
@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
   }
   auto& options = std::get<chaos_options>(parsed);
 
-  init_http(); // before any thread: curl_global_init is not thread-safe
+  corral::http::init(); // before any thread: curl_global_init is not thread-safe
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
   auto outcome = run_chaos(options, std::cerr, interrupted);

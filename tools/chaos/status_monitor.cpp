@@ -1,7 +1,7 @@
 // Polling corral's /status and following the faults through it (see status_monitor.hpp).
 #include "tools/chaos/status_monitor.hpp"
 
-#include "tools/chaos/http_client.hpp"
+#include "tools/common/http_client.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -91,7 +91,7 @@ std::optional<spread> status_monitor::round_trips() const {
 }
 
 void status_monitor::run() {
-  http_client client;
+  http::client client;
   bool failing = false; // a failed poll is reported once per streak, not every 10 ms
   while (!stopping_) {
     auto requested = clock::now();
