@@ -12,8 +12,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "tools/acts_load/http_client.hpp"
+#include "tools/acts_load/api_client.hpp"
 #include "tools/acts_load/png.hpp"
+#include "tools/common/http_client.hpp"
 #include "workloads/acts/validate.hpp"
 
 namespace json = boost::json;
@@ -54,21 +55,6 @@ struct listed_act {
   bool decodable = true;
 };
 
-std::string percent_encode(std::string_view text) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
-}
-
 // `text` on one line: every run of whitespace (newlines included) becomes one
 // space, and none is left at either end.
 std::string one_line(std::string_view text) {
@@ -108,7 +94,7 @@ namespace {
 
 // Creates a user or category; "exists already" is fine, checked by listing
 // (a 400 could also mean a malformed request, which must stop the run).
-std::string ensure_exists(http_client& client, std::string_view create_path, const std::string& body,
+std::string ensure_exists(api_client& client, std::string_view create_path, const std::string& body,
                           std::string_view list_path, std::string_view name) {
   auto created = client.request("POST", create_path, body);
   if (created.status == 201)
@@ -143,7 +129,7 @@ std::string act_body(const upload& u, std::string_view image) {
 // Uploads one act, retrying connection errors and 5xx with the same actId.
 // A 400 after such a retry is ambiguous: the earlier attempt may have been
 // stored before its answer was lost. Reading decides later.
-void upload_act(http_client& client, upload& u, std::string_view image, int attempts, load_summary& summary) {
+void upload_act(api_client& client, upload& u, std::string_view image, int attempts, load_summary& summary) {
   auto body = act_body(u, image);
   std::string transient;
   for (int attempt = 1; attempt <= attempts; ++attempt) {
@@ -184,9 +170,9 @@ std::optional<std::int64_t> read_count(const http_result& result) {
 // Reads every act of a category, page by page. Pages are separate requests,
 // so an insert in between would shift them: the size is read before and
 // after, and the whole category again if it changed.
-std::optional<std::vector<listed_act>> read_category(http_client& client, const std::string& category,
+std::optional<std::vector<listed_act>> read_category(api_client& client, const std::string& category,
                                                      std::int64_t& size, std::ostream& log) {
-  auto base = "/api/v1/categories/" + percent_encode(category) + "/acts";
+  auto base = "/api/v1/categories/" + corral::http::percent_encode(category) + "/acts";
   for (int attempt = 1; attempt <= read_attempts; ++attempt) {
     auto before = read_count(client.request("GET", base + "/size"));
     if (!before) {
@@ -242,7 +228,7 @@ std::optional<std::vector<listed_act>> read_category(http_client& client, const 
 
 load_summary run_load(const load_options& options, std::ostream& log) {
   load_summary summary;
-  http_client client{options.base_url};
+  api_client client{options.base_url};
 
   // Setup: the user and the categories, which earlier runs may have made.
   json::object user_body{{"username", user_name}, {"password", user_password}};

@@ -6,13 +6,13 @@
 #include <map>
 #include <string>
 
-#include "tools/acts_load/http_client.hpp"
+#include "tools/acts_load/api_client.hpp"
 
 namespace acts_load {
 
 /// What to upload, and where.
 struct load_options {
-  std::string base_url = "http://127.0.0.1:8080";  ///< loopback only (loopback_base_url)
+  std::string base_url = "http://127.0.0.1:8080";  ///< loopback only (corral::http::loopback_base_url)
   int images = 100;
   int categories = 5;
   std::uint64_t seed = 0;                           ///< image sizes and pixels

@@ -5,8 +5,8 @@
 #include <string>
 #include <string_view>
 
-#include "tools/acts_load/http_client.hpp"
 #include "tools/acts_load/load_run.hpp"
+#include "tools/common/http_client.hpp"
 
 namespace {
 
@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
     std::string_view value = argv[++i];
     bool ok = true;
     if (flag == "--url") {
-      auto base = acts_load::loopback_base_url(value);
+      auto base = corral::http::loopback_base_url(value);
       if (!base)
         return bad_usage("--url must be http://127.0.0.1[:port] or http://localhost[:port]: acts-load only "
                          "sends traffic to loopback");
