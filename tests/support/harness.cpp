@@ -1,4 +1,4 @@
-// The integration-test harness: corral as a child process, libcurl for HTTP,
+// The integration-test harness: corral as a child process, the shared client for HTTP,
 // docker_runtime for looking at and cleaning up the daemon.
 #include "tests/support/harness.hpp"
 
@@ -6,7 +6,6 @@
 #include "tests/support/docker_env.hpp"
 
 #include <boost/json.hpp>
-#include <curl/curl.h>
 
 #include <csignal>
 #include <cstdio>
@@ -35,87 +34,6 @@ bool wait_until(std::chrono::milliseconds deadline, const std::function<bool()>&
 }
 
 // -- HTTP --------------------------------------------------------------------------
-
-namespace {
-
-struct curl_global {
-  curl_global() {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-  }
-};
-
-void ensure_curl() {
-  static curl_global once;
-}
-
-size_t append_body(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
-}
-
-size_t collect_header(char* data, size_t size, size_t n, void* out) {
-  std::string line(data, size * n);
-  auto colon = line.find(':');
-  if (colon != std::string::npos) {
-    auto key = line.substr(0, colon);
-    for (auto& c : key)
-      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    auto value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
-      value.erase(0, 1);
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n'))
-      value.pop_back();
-    (*static_cast<std::map<std::string, std::string>*>(out))[key] = value;
-  }
-  return size * n;
-}
-
-} // namespace
-
-http_client::http_client() {
-  ensure_curl();
-  handle_ = curl_easy_init();
-}
-
-http_client::~http_client() {
-  curl_easy_cleanup(static_cast<CURL*>(handle_));
-}
-
-http_response http_client::request(const std::string& method, const std::string& url,
-                                   const std::string& body,
-                                   const std::vector<std::string>& headers,
-                                   std::chrono::milliseconds timeout) {
-  auto* h = static_cast<CURL*>(handle_);
-  http_response out;
-  curl_easy_reset(h);
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, append_body);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &out.body);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, collect_header);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, &out.headers);
-  if (method == "HEAD")
-    curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-  if (!body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.data());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  }
-  curl_slist* list = nullptr;
-  list = curl_slist_append(list, "Expect:"); // no 100-continue round trip
-  for (auto& header : headers)
-    list = curl_slist_append(list, header.c_str());
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
-  auto rc = curl_easy_perform(h);
-  curl_slist_free_all(list);
-  if (rc != CURLE_OK) {
-    out.error = curl_easy_strerror(rc);
-    return out;
-  }
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out.status);
-  return out;
-}
 
 http_response http(const std::string& method, const std::string& url, const std::string& body,
                    const std::vector<std::string>& headers, std::chrono::milliseconds timeout) {

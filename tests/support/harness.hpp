@@ -1,9 +1,10 @@
 // Integration-test harness: the real corral binary with a pool of its own,
-// real HTTP on loopback (libcurl), the real Docker daemon, and polling with
-// deadlines instead of sleeps.
+// real HTTP on loopback (tools/common/http_client), the real Docker daemon,
+// and polling with deadlines instead of sleeps.
 #pragma once
 
 #include "runtime/container_runtime.hpp"
+#include "tools/common/http_client.hpp"
 
 #include <boost/json/value.hpp>
 
@@ -30,37 +31,12 @@ bool wait_until(std::chrono::milliseconds deadline, const std::function<bool()>&
 
 // -- HTTP --------------------------------------------------------------------------
 
-/// One HTTP answer, or why there was none.
-struct http_response {
-  /// 0 when no response arrived.
-  long status = 0;
-  std::string body;
-  /// libcurl's message when no response arrived; empty otherwise.
-  std::string error;
-  std::map<std::string, std::string> headers;
-};
+/// One HTTP answer, or why there was none: status 0 and libcurl's reason in
+/// `error` when none arrived; `headers` by lower-cased name.
+using http_response = corral::http::response;
 
 /// A keep-alive HTTP client for one thread (one libcurl easy handle).
-class http_client {
-public:
-  http_client();
-  ~http_client();
-  http_client(const http_client&) = delete;
-  http_client& operator=(const http_client&) = delete;
-
-  /// Sends one request and waits for the answer.
-  http_response request(const std::string& method, const std::string& url,
-                        const std::string& body = {},
-                        const std::vector<std::string>& headers = {},
-                        std::chrono::milliseconds timeout = 10s);
-
-  http_response get(const std::string& url) {
-    return request("GET", url);
-  }
-
-private:
-  void* handle_;
-};
+using http_client = corral::http::client;
 
 /// One request on a fresh connection.
 http_response http(const std::string& method, const std::string& url,

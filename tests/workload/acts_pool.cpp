@@ -2,6 +2,7 @@
 #include "tests/workload/acts_pool.hpp"
 
 #include "tests/support/docker_env.hpp"
+#include "tools/common/http_client.hpp"
 
 #include <boost/json.hpp>
 
@@ -127,18 +128,7 @@ boost::json::value parse_json(const std::string& body) {
 }
 
 std::string encode_segment(std::string_view text) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(hex[c >> 4]);
-      out.push_back(hex[c & 15]);
-    }
-  }
-  return out;
+  return corral::http::percent_encode(text);
 }
 
 } // namespace corral::test

@@ -97,7 +97,8 @@ std::string act_body(int64_t act_id, const std::string& user, const std::string&
 /// Parses a JSON answer; null when it is not JSON.
 boost::json::value parse_json(const std::string& body);
 
-/// Percent-encodes a path segment (names may hold spaces and more).
+/// Percent-encodes a path segment (names may hold spaces and more): the
+/// tests' name for corral::http::percent_encode.
 std::string encode_segment(std::string_view text);
 
 } // namespace corral::test
