@@ -12,14 +12,6 @@ using namespace corral::test;
 
 namespace {
 
-/// The container id of the slot on `port`, or "" when it has none.
-std::string container_on(corral_process& corral, uint16_t port) {
-  for (auto& s : corral.slots())
-    if (s.port == port)
-      return s.container;
-  return {};
-}
-
 /// True when the slot on `port` is ready with a container other than `old_id`.
 bool replaced(corral_process& corral, uint16_t port, const std::string& old_id) {
   for (auto& s : corral.slots())
@@ -39,7 +31,7 @@ TEST(fault, crashed_container_is_replaced_on_its_port_within_three_check_interva
   ASSERT_TRUE(corral.start()) << corral.log();
   uint16_t port = ports.pool_start;
   ASSERT_TRUE(corral.wait_pool({port, uint16_t(port + 1)}, 20s)) << corral.log();
-  auto old_id = container_on(corral, port);
+  auto old_id = corral.container_on(port);
 
   auto crashed_at = std::chrono::steady_clock::now();
   ASSERT_EQ(http("POST", ports.container_url(port, "/api/v1/_crash")).status, 200);
@@ -69,7 +61,7 @@ TEST(fault, killed_container_under_load_costs_no_client_request) {
   uint16_t p = ports.pool_start;
   ASSERT_TRUE(corral.wait_pool({p, uint16_t(p + 1), uint16_t(p + 2)}, 20s)) << corral.log();
   uint16_t victim = p + 1;
-  auto old_id = container_on(corral, victim);
+  auto old_id = corral.container_on(victim);
 
   load_generator load{ports.proxy_url("/api/v1/categories"), 4, 1ms};
   ASSERT_TRUE(wait_until(5s, [&] { return load.answered() > 200; }));

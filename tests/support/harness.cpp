@@ -267,6 +267,13 @@ std::vector<uint16_t> corral_process::ready_ports() {
   return ports;
 }
 
+std::string corral_process::container_on(uint16_t port) {
+  for (auto& s : slots())
+    if (s.port == port)
+      return s.container;
+  return {};
+}
+
 bool corral_process::wait_pool(const std::vector<uint16_t>& ports,
                                std::chrono::milliseconds deadline) {
   return wait_until(deadline, [&] {

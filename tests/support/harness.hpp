@@ -176,6 +176,10 @@ public:
   /// Ports of the slots in state ready, ascending.
   std::vector<uint16_t> ready_ports();
 
+  /// The container id of the slot on `port`; "" when there is no such slot
+  /// or it has no container right now.
+  std::string container_on(uint16_t port);
+
   /// Waits until exactly `ports` are ready and no other slot exists.
   bool wait_pool(const std::vector<uint16_t>& ports, std::chrono::milliseconds deadline);
 

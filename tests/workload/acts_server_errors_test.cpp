@@ -11,18 +11,6 @@
 
 using namespace corral::test;
 
-namespace {
-
-/// The container id of the slot on `port` ("" when none).
-std::string container_on(corral_process& corral, uint16_t port) {
-  for (auto& s : corral.slots())
-    if (s.port == port)
-      return s.container;
-  return {};
-}
-
-} // namespace
-
 TEST(acts_server_errors, crashed_container_answers_500_through_the_proxy_until_replaced) {
   CORRAL_NEED_DOCKER();
   // Two failed probes take a container out: it stays in the rotation for at
@@ -39,7 +27,7 @@ TEST(acts_server_errors, crashed_container_answers_500_through_the_proxy_until_r
     if (pool.direct(port, "GET", "/api/v1/_health").status == 500)
       crashed = port;
   ASSERT_NE(crashed, 0) << "no container answers 500 after POST /api/v1/_crash";
-  auto crashed_id = container_on(pool.corral(), crashed);
+  auto crashed_id = pool.corral().container_on(crashed);
 
   // Round robin: of three requests exactly one meets the crashed container.
   int errors = 0;
@@ -56,7 +44,7 @@ TEST(acts_server_errors, crashed_container_answers_500_through_the_proxy_until_r
 
   // corral replaces it on the same port, and then nothing fails.
   EXPECT_TRUE(wait_until(10s, [&] {
-    auto id = container_on(pool.corral(), crashed);
+    auto id = pool.corral().container_on(crashed);
     return !id.empty() && id != crashed_id && pool.corral().ready_ports() == ports;
   })) << pool.corral().log();
   EXPECT_EQ(pool.direct(crashed, "GET", "/api/v1/_health").status, 200);
