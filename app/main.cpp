@@ -67,8 +67,7 @@ void exit_on_second_signal(sigset_t signals) {
 }
 
 /// Runs the pool until a signal, then shuts down in order. Preflight passed.
-int run(const config& cfg, sigset_t signals) {
-  auto runtime = std::make_shared<docker_runtime>(cfg.docker.socket);
+int run(const config& cfg, sigset_t signals, std::shared_ptr<docker_runtime> runtime) {
   if (auto removed = remove_leftovers(*runtime, cfg.pool.name); !removed)
     return fail(exit_unusable, removed.error().message);
   else if (*removed > 0)
@@ -200,14 +199,14 @@ int corral_main(int argc, char** argv) {
   auto signals = block_shutdown_signals();
 
   // Preflight: each problem is one line and nothing was created yet.
-  docker_runtime probe_runtime{cfg.docker.socket};
-  if (auto problem = check_docker(probe_runtime, cfg.pool))
+  auto runtime = std::make_shared<docker_runtime>(cfg.docker.socket);
+  if (auto problem = check_docker(*runtime, cfg.pool))
     return fail(exit_unusable, *problem);
   if (auto problem = check_listen(cfg.proxy.listen, "proxy"))
     return fail(exit_unusable, *problem);
   if (auto problem = check_listen(cfg.admin.listen, "admin"))
     return fail(exit_unusable, *problem);
-  return run(cfg, signals);
+  return run(cfg, signals, std::move(runtime));
 }
 
 } // namespace
