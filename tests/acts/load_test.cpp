@@ -26,7 +26,9 @@ TEST(acts_load, uploads_ten_images_and_verifies_every_one) {
   for (const char* row : {"uploaded +10", "acknowledged +10", "failed +0", "verified +10", "missing +0",
                           "corrupted +0", "duplicates +0", "result: OK"})
     EXPECT_TRUE(std::regex_search(output, std::regex{std::string{"\n *"} + row + "\\b"})) << row << "\n" << output;
-  EXPECT_EQ(http_call(server.port(), "GET", "/api/v1/acts/count")->body, "[10]");
+  auto count = http_call(server.port(), "GET", "/api/v1/acts/count");
+  ASSERT_TRUE(count) << "no reply to GET /api/v1/acts/count";
+  EXPECT_EQ(count->body, "[10]");
 }
 
 TEST(acts_load, second_run_reuses_the_user_and_categories) {
@@ -42,13 +44,17 @@ TEST(acts_load, second_run_reuses_the_user_and_categories) {
     ASSERT_TRUE(status);
     EXPECT_EQ(*status, 0) << load.output();
   }
-  EXPECT_EQ(http_call(server.port(), "GET", "/api/v1/acts/count")->body, "[6]");
+  auto count = http_call(server.port(), "GET", "/api/v1/acts/count");
+  ASSERT_TRUE(count) << "no reply to GET /api/v1/acts/count";
+  EXPECT_EQ(count->body, "[6]");
 }
 
 TEST(acts_load, crashed_service_fails_the_run_with_status_1) {
   temp_dir dir;
   acts_server server{dir.file("acts.db"), dir.file("acts.log")};
-  ASSERT_EQ(http_call(server.port(), "POST", "/api/v1/_crash")->status, 200);
+  auto crash = http_call(server.port(), "POST", "/api/v1/_crash");
+  ASSERT_TRUE(crash) << "no reply to POST /api/v1/_crash";
+  ASSERT_EQ(crash->status, 200);
   child_process load{{ACTS_LOAD_BINARY, "--url", "http://127.0.0.1:" + std::to_string(server.port()), "--images",
                       "2"},
                      {},

@@ -226,9 +226,15 @@ TEST(acts_server_pool, two_processes_on_one_database_see_each_others_writes) {
   temp_dir dir;
   acts_server first{dir.file("shared.db"), dir.file("first.log")};
   acts_server second{dir.file("shared.db"), dir.file("second.log")};
-  ASSERT_EQ(http_call(first.port(), "POST", "/api/v1/categories", R"(["cats"])")->status, 201);
-  EXPECT_EQ(http_call(second.port(), "POST", "/api/v1/categories", R"(["cats"])")->status, 400);
-  EXPECT_EQ(http_call(second.port(), "GET", "/api/v1/categories")->body, R"({"cats":0})");
+  auto created = http_call(first.port(), "POST", "/api/v1/categories", R"(["cats"])");
+  ASSERT_TRUE(created) << "no reply from the first process";
+  ASSERT_EQ(created->status, 201);
+  auto again = http_call(second.port(), "POST", "/api/v1/categories", R"(["cats"])");
+  ASSERT_TRUE(again) << "no reply from the second process";
+  EXPECT_EQ(again->status, 400);
+  auto listed = http_call(second.port(), "GET", "/api/v1/categories");
+  ASSERT_TRUE(listed) << "no reply from the second process";
+  EXPECT_EQ(listed->body, R"({"cats":0})");
 }
 
 TEST(acts_server_start, unusable_database_path_exits_1_with_a_message) {
