@@ -370,7 +370,8 @@ result<void> docker_runtime::rename(const std::string& id,
   if (!docker::is_valid_object_name(new_name))
     return invalid_name("container name", new_name);
   return settle(perform(socket_path_, timeouts_, verb::post,
-                        "/containers/" + id + "/rename?name=" + new_name,
+                        "/containers/" + id + "/rename?name="
+                          + docker::url_encode(new_name),
                         timeouts_.call),
                 {204}, "cannot rename container \"" + id + "\" to \"" + new_name + "\"",
                 runtime_errc::name_conflict);
@@ -444,12 +445,15 @@ result<void> docker_runtime::watch_events(
   curl_multi_add_handle(multi, h);
   multi_guard guard{multi, h};
 
+  auto cancelled = [] {
+    return runtime_error{runtime_errc::cancelled,
+                         "watching events was cancelled", 0};
+  };
   bool connected = false;
   int running = 1;
   for (;;) {
     if (stop.load())
-      return runtime_error{runtime_errc::cancelled,
-                           "watching events was cancelled", 0};
+      return cancelled();
     if (auto mc = curl_multi_perform(multi, &running); mc != CURLM_OK)
       return runtime_error{runtime_errc::protocol_error,
                            std::string{"libcurl failed on the event stream: "}
@@ -463,6 +467,11 @@ result<void> docker_runtime::watch_events(
         connected = true;
         if (on_connected)
           on_connected();
+        // on_connected may cancel the stream (event_feed does when its
+        // resync list fails). Lines that came in with the headers are in the
+        // buffer already: none of them may reach on_event after that.
+        if (stop.load())
+          return cancelled();
       }
     }
     if (connected)

@@ -33,9 +33,6 @@ public:
   explicit docker_runtime(std::string socket_path,
                           docker_timeouts timeouts = {});
 
-  /// The socket this runtime talks to.
-  const std::string& socket_path() const noexcept { return socket_path_; }
-
   /// `GET /_ping`.
   result<void> ping() override;
 

@@ -1,6 +1,7 @@
 // The Docker Engine API's bodies and answers, without a daemon; the samples
 // are the answers recorded in guides/docker-engine-api.md.
 #include "runtime/docker_api.hpp"
+#include "tests/runtime/printers.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>

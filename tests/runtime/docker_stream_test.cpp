@@ -1,6 +1,7 @@
 // docker_runtime's event stream against a scripted engine on a private unix
 // socket: lines split across chunks, a stream the daemon drops, a refusal.
 #include "runtime/docker_runtime.hpp"
+#include "tests/runtime/printers.hpp"
 
 #include <gtest/gtest.h>
 
@@ -195,4 +196,21 @@ TEST(docker_stream_test, garbage_line_is_skipped_and_the_stream_goes_on) {
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].what, runtime_event::kind::die);
   EXPECT_NE(logged.find("skipping an event"), std::string::npos) << logged;
+}
+
+// Regression: event_feed cancels the stream from on_connected when its
+// resync list fails, but a die line that arrived in the same read as the
+// headers was still handed to on_event, an event without the state it
+// changes. event_feed_test's scripted runtime checks the flag itself, so
+// only the real stream reading can pin this.
+TEST(docker_stream_test, stop_set_by_on_connected_drops_lines_that_came_with_the_headers) {
+  scripted_engine engine{{stream_head + chunk(die_line)}};
+  docker_runtime runtime{engine.path()};
+  std::atomic<bool> stop{false};
+  int seen = 0;
+  auto outcome = runtime.watch_events(
+    {}, [&] { stop = true; }, [&](const runtime_event&) { ++seen; }, stop);
+  EXPECT_EQ(seen, 0);
+  ASSERT_FALSE(outcome);
+  EXPECT_EQ(outcome.error().code, runtime_errc::cancelled);
 }

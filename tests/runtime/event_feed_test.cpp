@@ -47,6 +47,12 @@ public:
     return attempt_times_;
   }
 
+  /// Waits until `n` watch_events calls began; false after `timeout`.
+  bool wait_attempts(size_t n, std::chrono::milliseconds timeout) {
+    std::unique_lock lock{mutex_};
+    return attempted_.wait_for(lock, timeout, [&] { return attempt_times_.size() >= n; });
+  }
+
   int list_calls() {
     std::lock_guard guard{mutex_};
     return list_calls_;
@@ -107,6 +113,7 @@ public:
         next = script_.front();
         script_.pop_front();
       }
+      attempted_.notify_all();
     }
     if (next == attempt::fail)
       return down();
@@ -136,6 +143,7 @@ private:
   }
 
   std::mutex mutex_;
+  std::condition_variable attempted_;
   std::deque<attempt> script_;
   std::vector<clock_type::time_point> attempt_times_;
   int failing_lists_ = 0;
@@ -181,6 +189,68 @@ private:
 
 const std::map<std::string, std::string> pool_labels{{"corral.pool", "p"}};
 
+/// Passes every call to a real runtime and counts the event streams that
+/// ended, so that a test can wait for failed attempts instead of sleeping
+/// for them.
+class counting_runtime final : public container_runtime {
+public:
+  explicit counting_runtime(container_runtime& real) : real_(real) {}
+
+  /// Waits until `n` watch_events calls returned; false after `timeout`.
+  bool wait_failures(int n, std::chrono::milliseconds timeout) {
+    std::unique_lock lock{mutex_};
+    return ended_.wait_for(lock, timeout, [&] { return streams_ended_ >= n; });
+  }
+
+  result<void> ping() override { return real_.ping(); }
+  result<void> image_exists(const std::string& image) override {
+    return real_.image_exists(image);
+  }
+  result<std::string> create(const container_spec& spec) override {
+    return real_.create(spec);
+  }
+  result<void> start(const std::string& id) override { return real_.start(id); }
+  result<void> stop(const std::string& id, std::chrono::seconds timeout) override {
+    return real_.stop(id, timeout);
+  }
+  result<void> kill(const std::string& id, const std::string& signal) override {
+    return real_.kill(id, signal);
+  }
+  result<void> remove(const std::string& id, bool force) override {
+    return real_.remove(id, force);
+  }
+  result<void> rename(const std::string& id, const std::string& new_name) override {
+    return real_.rename(id, new_name);
+  }
+  result<container_info> inspect(const std::string& id) override {
+    return real_.inspect(id);
+  }
+  result<void> remove_volume(const std::string& name) override {
+    return real_.remove_volume(name);
+  }
+  result<std::vector<container_info>>
+  list(const std::map<std::string, std::string>& labels) override {
+    return real_.list(labels);
+  }
+  result<void>
+  watch_events(const std::map<std::string, std::string>& labels,
+               const std::function<void()>& on_connected,
+               const std::function<void(const runtime_event&)>& on_event,
+               const std::atomic<bool>& stop) override {
+    auto outcome = real_.watch_events(labels, on_connected, on_event, stop);
+    std::lock_guard guard{mutex_};
+    ++streams_ended_;
+    ended_.notify_all();
+    return outcome;
+  }
+
+private:
+  container_runtime& real_;
+  std::mutex mutex_;
+  std::condition_variable ended_;
+  int streams_ended_ = 0;
+};
+
 size_t count_lines_with(const std::string& text, const std::string& needle) {
   size_t count = 0;
   for (auto at = text.find(needle); at != std::string::npos;
@@ -215,11 +285,14 @@ TEST(event_feed_test, outage_backs_off_exponentially_logs_once_and_resyncs) {
   EXPECT_EQ(seen.log(), (std::vector<std::string>{"resync:1", "event:8000"}));
   auto times = runtime.attempts();
   ASSERT_EQ(times.size(), 4u);
-  // 100 ms, 200 ms, 400 ms between the attempts.
+  // 100 ms, 200 ms, 400 ms between the attempts. A wait never ends early,
+  // so the lower bounds are exact; a loaded machine only makes gaps longer,
+  // so the upper bound is loose: it rules out a faster growth (a factor of
+  // 4 would wait 1.6 s here), not a late wake-up.
   EXPECT_GE(times[1] - times[0], 95ms);
   EXPECT_GE(times[2] - times[1], 195ms);
   EXPECT_GE(times[3] - times[2], 395ms);
-  EXPECT_LT(times[3] - times[2], 800ms);
+  EXPECT_LT(times[3] - times[2], 1500ms);
   // One warning for the whole outage, one line when it is over.
   EXPECT_EQ(count_lines_with(logged, " warn "), 1u) << logged;
   EXPECT_EQ(count_lines_with(logged, "event stream is back"), 1u) << logged;
@@ -227,20 +300,24 @@ TEST(event_feed_test, outage_backs_off_exponentially_logs_once_and_resyncs) {
 }
 
 TEST(event_feed_test, lost_stream_reconnects_resyncs_and_resets_the_backoff) {
-  scripted_runtime runtime{{attempt::fail, attempt::connect_and_break,
-                            attempt::connect_and_stay}};
+  // Four failures first grow the backoff to 1.6 s, so that a reset (100 ms)
+  // and none (1.6 s) stay far apart even when a loaded machine wakes late.
+  scripted_runtime runtime{{attempt::fail, attempt::fail, attempt::fail, attempt::fail,
+                            attempt::connect_and_break, attempt::connect_and_stay}};
   recorder seen;
   event_feed feed{runtime, pool_labels, seen.on_event(), seen.on_resync()};
+  testing::internal::CaptureStderr();
   feed.start();
-  ASSERT_TRUE(seen.wait_for(4, 3s));
+  ASSERT_TRUE(seen.wait_for(4, 5s));
   feed.stop();
+  testing::internal::GetCapturedStderr();
   EXPECT_EQ(seen.log(), (std::vector<std::string>{"resync:1", "event:8000",
                                                   "resync:1", "event:8000"}));
   auto times = runtime.attempts();
-  ASSERT_EQ(times.size(), 3u);
-  // The good connection in between reset the backoff to 100 ms, not 200.
-  EXPECT_GE(times[2] - times[1], 95ms);
-  EXPECT_LT(times[2] - times[1], 195ms);
+  ASSERT_EQ(times.size(), 6u);
+  // The good connection in between reset the backoff to 100 ms.
+  EXPECT_GE(times[5] - times[4], 95ms);
+  EXPECT_LT(times[5] - times[4], 800ms);
 }
 
 TEST(event_feed_test, failed_resync_drops_the_stream_and_retries) {
@@ -259,20 +336,22 @@ TEST(event_feed_test, failed_resync_drops_the_stream_and_retries) {
 }
 
 TEST(event_feed_test, stop_interrupts_the_backoff_wait) {
-  // Attempts at 0, 100, 300, 700 and 1500 ms: at 900 ms the feed sleeps in
-  // an 800 ms backoff.
+  // Attempts at 0, 100, 300 and 700 ms; the fourth fails at once, and the
+  // feed sleeps in an 800 ms backoff before the fifth.
   scripted_runtime runtime{std::deque<attempt>(10, attempt::fail)};
   recorder seen;
   event_feed feed{runtime, pool_labels, seen.on_event(), seen.on_resync()};
   testing::internal::CaptureStderr();
   feed.start();
-  std::this_thread::sleep_for(900ms); // lets the backoff grow; not a proof
+  bool fourth = runtime.wait_attempts(4, 5s);
   auto stopping = clock_type::now();
   feed.stop();
   auto took = clock_type::now() - stopping;
   testing::internal::GetCapturedStderr();
-  EXPECT_LT(took, 100ms);
+  ASSERT_TRUE(fourth) << "the feed never made its fourth attempt";
   EXPECT_EQ(runtime.attempts().size(), 4u);
+  // Well under the ~800 ms left of the backoff: stop woke the wait up.
+  EXPECT_LT(took, 400ms);
   EXPECT_TRUE(seen.log().empty());
 }
 
@@ -301,17 +380,22 @@ TEST(event_feed_test, feed_can_restart_after_stop) {
 }
 
 TEST(event_feed_test, unreachable_daemon_never_resyncs_and_stops_quickly) {
-  docker_runtime runtime{"/nonexistent/docker.sock"};
+  docker_runtime docker{"/nonexistent/docker.sock"};
+  counting_runtime runtime{docker};
   recorder seen;
   event_feed feed{runtime, pool_labels, seen.on_event(), seen.on_resync()};
   testing::internal::CaptureStderr();
   feed.start();
-  std::this_thread::sleep_for(350ms); // a few failed attempts; not a proof
+  // Attempts at 0, 100, 300 and 700 ms, each failing at once; then the
+  // feed sleeps in an 800 ms backoff.
+  bool fourth = runtime.wait_failures(4, 5s);
   auto stopping = clock_type::now();
   feed.stop();
   auto took = clock_type::now() - stopping;
   auto logged = testing::internal::GetCapturedStderr();
-  EXPECT_LT(took, 200ms);
+  ASSERT_TRUE(fourth) << "the feed never failed a fourth time";
+  // Well under the ~800 ms left of the backoff: stop woke the wait up.
+  EXPECT_LT(took, 400ms);
   EXPECT_TRUE(seen.log().empty());
   EXPECT_EQ(count_lines_with(logged, " warn "), 1u) << logged;
   EXPECT_NE(logged.find("/nonexistent/docker.sock"), std::string::npos) << logged;
