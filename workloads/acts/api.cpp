@@ -383,37 +383,34 @@ api_response api::get_category_acts(const api_request& request, const std::vecto
       return error(400, "start and end must be whole numbers");
   }
   // The verdict depends on the category's size, which the store reads in
-  // the same snapshot as the acts it then returns.
-  api_response verdict;
-  bool has_verdict = false;
-  auto decide = [&](unsigned status, std::string_view message) {
-    verdict = error(status, message);
-    has_verdict = true;
+  // the same snapshot as the acts it then returns. Set, it is the answer
+  // and no acts are read.
+  std::optional<api_response> verdict;
+  auto decide = [&](api_response answer) {
+    verdict = std::move(answer);
     return std::nullopt;
   };
   auto choose = [&](std::int64_t size) -> std::optional<std::pair<std::int64_t, std::int64_t>> {
     if (ranged) {
       if (*start < 1 || *end < *start || *end > size)
-        return decide(400, "invalid range: need 1 <= start <= end <= " + std::to_string(size));
+        return decide(error(400, "invalid range: need 1 <= start <= end <= " + std::to_string(size)));
       if (*end - *start + 1 > max_listing)
-        return decide(413, "a range may span at most " + std::to_string(max_listing) + " acts");
+        return decide(error(413, "a range may span at most " + std::to_string(max_listing) + " acts"));
       return std::pair{*start - 1, *end - *start + 1};
     }
-    if (size == 0) {
-      verdict = no_content();
-      has_verdict = true;
-      return std::nullopt;
-    }
+    if (size == 0)
+      return decide(no_content());
     if (size > max_listing)
-      return decide(413, "more than " + std::to_string(max_listing) + " acts: ask for a range with start and end");
+      return decide(
+        error(413, "more than " + std::to_string(max_listing) + " acts: ask for a range with start and end"));
     return std::pair{std::int64_t{0}, size};
   };
   auto page = stores_.acquire()->read_category(params[0], choose);
   if (!page)
     return error(400, "no category " + json_string(params[0]));
-  if (has_verdict)
-    return verdict;
-  return json_response(200, render_acts(page->acts));
+  if (verdict)
+    return std::move(*verdict);
+  return json_response(200, render_acts(*page));
 }
 
 // GET /api/v1/categories/{name}/acts/size: [n].

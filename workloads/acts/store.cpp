@@ -263,20 +263,19 @@ std::optional<std::int64_t> store::category_size(const std::string& name) {
   return query.integer(0);
 }
 
-std::optional<store::category_page> store::read_category(const std::string& name, const page_chooser& choose) {
+std::optional<std::vector<act>> store::read_category(const std::string& name, const page_chooser& choose) {
   // A read transaction pins one WAL snapshot for the size and the page.
   exec(db_, "BEGIN");
   try {
-    std::optional<category_page> page;
+    std::optional<std::vector<act>> page;
     if (auto size = category_size(name)) {
       page.emplace();
-      page->size = *size;
       if (auto range = choose(*size)) {
         statement query{db_, "SELECT act_id, username, timestamp, caption, upvotes, image FROM acts "
                              "WHERE category = ? ORDER BY posted_at DESC, seq DESC LIMIT ? OFFSET ?"};
         query.bind(1, name).bind(2, range->second).bind(3, range->first);
         while (query.step())
-          page->acts.push_back(act{query.integer(0), query.text(1), query.text(2), query.text(3),
+          page->push_back(act{query.integer(0), query.text(1), query.text(2), query.text(3),
                                    query.integer(4), query.blob(5)});
       }
     }

@@ -82,20 +82,16 @@ public:
   std::vector<std::pair<std::string, std::int64_t>> categories();
   /// The number of acts in a category, or nothing when it does not exist.
   std::optional<std::int64_t> category_size(const std::string& name);
-  /// A window onto a category's acts: its size and up to `limit` acts
-  /// after skipping `offset`, newest first (by timestamp, then the most
-  /// recently stored first).
-  struct category_page {
-    std::int64_t size = 0;
-    std::vector<act> acts;
-  };
   /// Which part of a category to read, decided from its size: {offset,
   /// limit}, or nothing to read no acts at all.
   using page_chooser = std::function<std::optional<std::pair<std::int64_t, std::int64_t>>(std::int64_t size)>;
-  /// Reads the size and a page of a category in one snapshot, so the page
-  /// always matches the size it was chosen from. Nothing when the category
-  /// does not exist.
-  std::optional<category_page> read_category(const std::string& name, const page_chooser& choose);
+  /// Reads a category's size, hands it to `choose`, and returns the page it
+  /// chose: up to `limit` acts after skipping `offset`, newest first (by
+  /// timestamp, then the most recently stored first). Size and page come
+  /// from one snapshot, so the page always matches the size it was chosen
+  /// from; the caller keeps that size from `choose` if it needs it. Nothing
+  /// when the category does not exist.
+  std::optional<std::vector<act>> read_category(const std::string& name, const page_chooser& choose);
 
   /// Stores an act, unless its id is taken or its user or category is unknown.
   insert_result add_act(const new_act& act);
