@@ -3,6 +3,7 @@
 #include "app/config.hpp"
 
 #include "app/units.hpp"
+#include "runtime/docker_api.hpp"
 
 #include <toml++/toml.h>
 
@@ -177,19 +178,11 @@ apply_fn endpoint_value(Setter set) {
   };
 }
 
-/// Docker's rule for container names, which corral builds as <name>-<port>.
+/// Docker's rule for container names, which corral builds as <name>-<port>
+/// (the runtime refuses any other name before it reaches a URL), within
+/// corral's own cap of 60 characters.
 bool valid_pool_name(const std::string& name) {
-  if (name.empty() || name.size() > 60)
-    return false;
-  auto alnum = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-  };
-  if (!alnum(name[0]))
-    return false;
-  for (char c : name)
-    if (!alnum(c) && c != '_' && c != '.' && c != '-')
-      return false;
-  return true;
+  return name.size() <= 60 && docker::is_valid_object_name(name);
 }
 
 // -- the schema --------------------------------------------------------------------
