@@ -7,17 +7,23 @@ Reads chaos.out (chaos's JSON line: each fault's start, detection and
 replacement time), chaos.log (the wall-clock time chaos counts from) and
 events.log (docker events of the pool, engine clock in ns). Both clocks are
 this host's, so they line up to within a millisecond. For every kill it
-prints, in ms from the SIGKILL: the engine's `die` event, the `destroy` of
-the dead container, the `create` and `start` events of its replacement, and
-the moment chaos saw the replacement ready in /status; then min / median /
-max of each step, over all the runs given. Steps between engine events are engine work plus corral's
-reaction; see docs/BENCHMARKS.md for how to read them.
+prints, in ms from the SIGKILL: corral's `rename` of the dead container (to
+<pool>-<port>-gone-<id>, which frees the name), the engine's `die` event, the
+`create` and `start` events of the replacement, the `destroy` of the dead
+container, and the moment chaos saw the replacement ready in /status; then
+min / median / max of each step, over all the runs given. The replacement no
+longer waits for the removal, so `destroy` usually comes after `create`, and
+the path to ready is rename -> create -> start -> ready. Steps between engine
+events are engine work plus corral's reaction; see docs/BENCHMARKS.md for how
+to read them.
 """
 import json
 import re
 import statistics
 import sys
 from pathlib import Path
+
+MARKS = ("rename", "die", "create", "start", "destroy", "ready")
 
 
 def load(run: Path):
@@ -33,10 +39,12 @@ def load(run: Path):
     return result, int(origin.group(1)), sorted(events)
 
 
-def first(events, after_ms, action, name, cid=None, not_cid=None):
+def first(events, after_ms, action, name=None, cid=None, not_cid=None):
+    """The first `action` event at or after `after_ms` that matches every
+    given filter, as (time, container id); (None, None) when there is none."""
     for t, a, n, c in events:
-        if t >= after_ms and a == action and n == name and (cid is None or c == cid) \
-                and (not_cid is None or c != not_cid):
+        if t >= after_ms and a == action and (name is None or n == name) \
+                and (cid is None or c == cid) and (not_cid is None or c != not_cid):
             return t, c
     return None, None
 
@@ -44,40 +52,47 @@ def first(events, after_ms, action, name, cid=None, not_cid=None):
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    steps = {k: [] for k in ("die", "destroy", "create", "start", "ready",
-                             "die → destroy", "destroy → create", "create → start",
-                             "start → ready")}
+    steps = {k: [] for k in MARKS + ("rename → create", "create → start", "start → ready",
+                                     "die → destroy")}
     for arg in sys.argv[1:]:
         run = Path(arg)
         result, origin_ms, events = load(run)
         pool = result["pool"]
         print(f"{run}:\n")
-        print("| kill | port | die | destroy | create | start | ready (/status) |")
-        print("|---:|---:|---:|---:|---:|---:|---:|")
+        print("| kill | port | " + " | ".join(MARKS[:-1]) + " | ready (/status) |")
+        print("|---:|---:|" + "---:|" * len(MARKS))
         for i, f in enumerate(result["faults"], 1):
             if f["kind"] != "kill" or f["replacement_ms"] is None:
                 continue
             t0 = origin_ms + f["at_ms"]
             name = f"{pool}-{f['port']}"
-            # The victim is the container the first kill event after t0 names.
-            _, victim = first(events, t0 - 5, "kill", name)
-            die, _ = first(events, t0 - 5, "die", name, cid=victim)
-            destroy, _ = first(events, t0 - 5, "destroy", name, cid=victim)
-            create, new = first(events, t0 - 5, "create", name, not_cid=victim)
-            start, _ = first(events, t0 - 5, "start", name, cid=new)
-            if None in (victim, die, destroy, create, start):
-                print(f"| {i} | {f['port']} | events missing | | | | |")
+            # The victim is the container chaos's kill names: the SIGKILL
+            # reaches the engine before corral can have renamed it.
+            _, victim = first(events, t0 - 5, "kill", name=name)
+            if victim is None:
+                print(f"| {i} | {f['port']} | events missing |" + " |" * (len(MARKS) - 1))
                 continue
-            marks = {"die": die - t0, "destroy": destroy - t0, "create": create - t0,
-                     "start": start - t0, "ready": float(f["replacement_ms"])}
+            # Since the rename the dead container's events carry its new
+            # name, so they are matched by id alone.
+            rename, _ = first(events, t0 - 5, "rename", cid=victim)
+            die, _ = first(events, t0 - 5, "die", cid=victim)
+            destroy, _ = first(events, t0 - 5, "destroy", cid=victim)
+            # The replacement takes the name the rename freed.
+            create, new = first(events, t0 - 5, "create", name=name, not_cid=victim)
+            start, _ = first(events, t0 - 5, "start", cid=new)
+            if None in (rename, die, destroy, create, start):
+                print(f"| {i} | {f['port']} | events missing |" + " |" * (len(MARKS) - 1))
+                continue
+            marks = {"rename": rename - t0, "die": die - t0, "create": create - t0,
+                     "start": start - t0, "destroy": destroy - t0,
+                     "ready": float(f["replacement_ms"])}
             for k, v in marks.items():
                 steps[k].append(v)
-            steps["die → destroy"].append(marks["destroy"] - marks["die"])
-            steps["destroy → create"].append(marks["create"] - marks["destroy"])
+            steps["rename → create"].append(marks["create"] - marks["rename"])
             steps["create → start"].append(marks["start"] - marks["create"])
             steps["start → ready"].append(marks["ready"] - marks["start"])
-            print(f"| {i} | {f['port']} | " + " | ".join(f"{marks[k]:.0f}" for k in
-                  ("die", "destroy", "create", "start", "ready")) + " |")
+            steps["die → destroy"].append(marks["destroy"] - marks["die"])
+            print(f"| {i} | {f['port']} | " + " | ".join(f"{marks[k]:.0f}" for k in MARKS) + " |")
         print()
     print(f"| ms after the SIGKILL ({len(sys.argv) - 1} runs) | n | min | median | max |")
     print("|---|---:|---:|---:|---:|")

@@ -1,6 +1,7 @@
 // docker_runtime against the real daemon, with the corral-test-http-hello image.
 #include "runtime/docker_runtime.hpp"
 #include "tests/runtime/docker_scratch.hpp"
+#include "tests/runtime/printers.hpp"
 #include "tests/support/docker_env.hpp"
 
 #include <gtest/gtest.h>
@@ -167,26 +168,64 @@ TEST_F(docker_runtime_test, create_with_taken_name_is_name_conflict) {
     << again.error().message;
 }
 
-// The supervisor renames a dying container so that its replacement can take
-// the name at once; this pins that the engine allows it mid-kill.
-TEST_F(docker_runtime_test, rename_of_a_dying_container_frees_its_name_at_once) {
+// The container actor renames a killed container so that its replacement
+// can take the name before the old one is removed. The engine allows that in
+// both states the dead container can be in when the rename arrives: still
+// running (the kill not handled yet) and exited (not removed yet).
+TEST_F(docker_runtime_test, rename_of_a_running_container_frees_its_name) {
   auto spec = scratch_.hello_spec(18111);
   auto id = runtime_.create(spec);
   ASSERT_TRUE(id) << id.error().message;
   scratch_.track_container(*id);
   ASSERT_TRUE(runtime_.start(*id));
-  auto killing = std::async(std::launch::async, [&] { return runtime_.kill(*id); });
+  auto before = runtime_.inspect(*id);
+  ASSERT_TRUE(before) << before.error().message;
+  ASSERT_EQ(before->status, container_status::running);
+
   auto renamed = runtime_.rename(*id, spec.name + "-gone");
   ASSERT_TRUE(renamed) << renamed.error().message;
-  EXPECT_TRUE(killing.get());
   auto info = runtime_.inspect(*id);
-  ASSERT_TRUE(info);
+  ASSERT_TRUE(info) << info.error().message;
+  EXPECT_EQ(info->name, spec.name + "-gone");
+  EXPECT_EQ(info->status, container_status::running);
+  auto replacement = runtime_.create(spec);
+  EXPECT_TRUE(replacement) << replacement.error().message;
+}
+
+TEST_F(docker_runtime_test, rename_of_an_exited_container_frees_its_name) {
+  auto spec = scratch_.hello_spec(18112);
+  auto id = runtime_.create(spec);
+  ASSERT_TRUE(id) << id.error().message;
+  scratch_.track_container(*id);
+  ASSERT_TRUE(runtime_.start(*id));
+  // The engine answers a stop only once the container exited.
+  auto stopped = runtime_.stop(*id, 5s);
+  ASSERT_TRUE(stopped) << stopped.error().message;
+  auto before = runtime_.inspect(*id);
+  ASSERT_TRUE(before) << before.error().message;
+  ASSERT_EQ(before->status, container_status::exited);
+
+  auto renamed = runtime_.rename(*id, spec.name + "-gone");
+  ASSERT_TRUE(renamed) << renamed.error().message;
+  auto info = runtime_.inspect(*id);
+  ASSERT_TRUE(info) << info.error().message;
   EXPECT_EQ(info->name, spec.name + "-gone");
   auto replacement = runtime_.create(spec);
   EXPECT_TRUE(replacement) << replacement.error().message;
-  auto taken = runtime_.rename(*id, spec.name);
+}
+
+TEST_F(docker_runtime_test, rename_to_a_taken_name_is_name_conflict) {
+  auto spec = scratch_.hello_spec(18113);
+  auto id = runtime_.create(spec);
+  ASSERT_TRUE(id) << id.error().message;
+  auto other = scratch_.hello_spec(18114);
+  ASSERT_TRUE(runtime_.create(other));
+  auto taken = runtime_.rename(*id, other.name);
   ASSERT_FALSE(taken);
   EXPECT_EQ(taken.error().code, runtime_errc::name_conflict);
+}
+
+TEST_F(docker_runtime_test, rename_of_a_missing_container_is_not_found) {
   auto missing = runtime_.rename("corral-no-such-container", "x");
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, runtime_errc::not_found);

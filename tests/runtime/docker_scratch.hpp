@@ -4,14 +4,9 @@
 
 #include "runtime/container_runtime.hpp"
 #include "tests/support/docker_env.hpp"
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include "tools/common/http_client.hpp"
 
 #include <chrono>
-#include <cstring>
 #include <functional>
 #include <string>
 #include <thread>
@@ -91,31 +86,13 @@ inline bool eventually(const std::function<bool()>& done,
   }
 }
 
-/// One blocking `GET /` to 127.0.0.1:`port`; the status code, 0 on failure.
+/// One `GET /` to 127.0.0.1:`port` within a second; the status code, 0 when
+/// nothing answered.
 inline int http_get_status(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return 0;
-  timeval patience{1, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof(patience));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  int status = 0;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    const char request[] = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                           "Connection: close\r\n\r\n";
-    if (::write(fd, request, sizeof(request) - 1)
-        == static_cast<ssize_t>(sizeof(request) - 1)) {
-      char head[64] = {};
-      auto n = ::read(fd, head, sizeof(head) - 1);
-      if (n > 12 && std::strncmp(head, "HTTP/1.", 7) == 0)
-        status = std::atoi(head + 9);
-    }
-  }
-  ::close(fd);
-  return status;
+  corral::http::client client;
+  auto answer = client.get("http://127.0.0.1:" + std::to_string(port) + "/",
+                           std::chrono::seconds{1});
+  return static_cast<int>(answer.status);
 }
 
 } // namespace corral::test

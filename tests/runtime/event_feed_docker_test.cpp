@@ -3,6 +3,7 @@
 #include "runtime/docker_runtime.hpp"
 #include "runtime/event_feed.hpp"
 #include "tests/runtime/docker_scratch.hpp"
+#include "tests/runtime/printers.hpp"
 #include "tests/support/docker_env.hpp"
 
 #include <gtest/gtest.h>

@@ -4,7 +4,9 @@
 #pragma once
 
 #include "runtime/container_runtime.hpp"
+#include "tools/common/admin_status.hpp"
 #include "tools/common/http_client.hpp"
+#include "tools/common/load.hpp"
 
 #include <boost/json/value.hpp>
 
@@ -48,41 +50,29 @@ int64_t json_count(const std::string& body);
 
 // -- load -----------------------------------------------------------------------------
 
-/// What a load generator saw.
-struct load_result {
-  uint64_t sent = 0;
-  uint64_t ok = 0;
-  /// Failed requests by kind: "status 502", "status 503", "no response: ...".
-  std::map<std::string, uint64_t> failures;
-
-  uint64_t failed() const;
-  /// One line, e.g. "1200 sent, 1200 ok" or "... 3 failed: status 502 x3".
-  std::string summary() const;
-};
+/// What a load generator saw: sent, ok, failures by kind ("status 502",
+/// "status 503", "no response: ..."), failed() and summary().
+using load_result = http::load_counts;
 
 /// Sends GETs to `url` from `threads` threads, each waiting `pause` between
-/// requests, until stopped. A 2xx or 204 counts as ok; anything else fails.
+/// requests, from construction until stopped: tools/common's load, which the
+/// chaos tool sends too. A 2xx counts as ok; anything else fails.
 class load_generator {
 public:
   load_generator(std::string url, unsigned threads, std::chrono::milliseconds pause);
-  ~load_generator();
 
   /// Stops the threads and returns what they saw.
-  load_result stop();
+  load_result stop() {
+    return load_.stop();
+  }
 
-  /// Requests answered so far (any thread).
+  /// Requests finished so far, answered or not (any thread).
   uint64_t answered() const {
-    return answered_.load();
+    return load_.finished();
   }
 
 private:
-  std::string url_;
-  std::chrono::milliseconds pause_;
-  std::atomic<bool> stopping_{false};
-  std::atomic<uint64_t> answered_{0};
-  std::mutex mutex_; // guards result_: written by the load threads
-  load_result result_;
-  std::vector<std::thread> threads_;
+  http::load_generator load_;
 };
 
 // -- Docker -----------------------------------------------------------------------------
@@ -131,13 +121,9 @@ struct test_ports {
 std::string test_config(const std::string& pool, const test_ports& ports,
                         const std::string& pool_extra = {}, const std::string& extra = {});
 
-/// A slot as /status shows it.
-struct slot_view {
-  uint16_t port = 0;
-  std::string state;
-  std::string container;
-  uint32_t restarts = 0;
-};
+/// A slot as /status shows it (port, state, container, restarts, ...), read
+/// by the same parser as the chaos tool's.
+using slot_view = admin::slot_view;
 
 /// The corral binary running one test's pool. The destructor kills a corral
 /// still running and removes the pool's containers and volume, so a failing
@@ -170,7 +156,9 @@ public:
   /// GET /status, parsed; null when it does not answer.
   boost::json::value status();
 
-  /// The slots from /status; empty when it does not answer.
+  /// The slots from /status; empty when it does not answer, or answers with
+  /// a document that is not corral's /status (which also fails the test once,
+  /// rather than throwing out of a wait_until predicate).
   std::vector<slot_view> slots();
 
   /// Ports of the slots in state ready, ascending.

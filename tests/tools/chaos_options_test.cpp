@@ -28,7 +28,10 @@ std::string error_of(std::vector<std::string_view> args) {
 
 } // namespace
 
-TEST(chaos_options, defaults_are_the_benchmark_shape) {
+// Not the benchmark's shape: bench/chaos.sh passes its own ports, pool and
+// --load-rate 400; these are what a bare `chaos` does against corral's
+// default ports.
+TEST(chaos_options, defaults_kill_every_3s_for_a_minute_under_an_unpaced_load) {
   auto o = options_of({});
   EXPECT_EQ(o.proxy.text(), "127.0.0.1:8080");
   EXPECT_EQ(o.admin.text(), "127.0.0.1:9090");
@@ -82,20 +85,6 @@ TEST(chaos_options, refuses_addresses_off_loopback) {
     EXPECT_NE(message.find("loopback only"), std::string::npos) << bad << ": " << message;
     EXPECT_NE(error_of({"--admin", bad}).find("loopback only"), std::string::npos) << bad;
   }
-}
-
-TEST(chaos_options, loopback_endpoint_needs_a_port_and_a_whole_address) {
-  EXPECT_TRUE(parse_loopback_endpoint("127.0.0.1:1"));
-  EXPECT_TRUE(parse_loopback_endpoint("127.1.2.3:65535"));
-  EXPECT_FALSE(parse_loopback_endpoint("127.0.0.1"));
-  EXPECT_FALSE(parse_loopback_endpoint("127.0.0.1:0"));
-  EXPECT_FALSE(parse_loopback_endpoint("127.0.0.1:65536"));
-  EXPECT_FALSE(parse_loopback_endpoint("127.0.0.1:80x"));
-  EXPECT_FALSE(parse_loopback_endpoint("127.0.0:80"));
-  EXPECT_FALSE(parse_loopback_endpoint("127.0.0.1.:80"));
-  EXPECT_FALSE(parse_loopback_endpoint("127.0.0.256:80"));
-  EXPECT_FALSE(parse_loopback_endpoint(":80"));
-  EXPECT_FALSE(parse_loopback_endpoint("[::1]:80"));
 }
 
 TEST(chaos_options, explains_bad_values) {

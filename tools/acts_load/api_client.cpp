@@ -2,6 +2,7 @@
 #include "tools/acts_load/api_client.hpp"
 
 #include <chrono>
+#include <string>
 #include <vector>
 
 namespace acts_load {
@@ -20,16 +21,13 @@ constexpr std::chrono::milliseconds request_timeout{60'000};
 api_client::api_client(std::string base_url) : base_url_{std::move(base_url)}, http_{connect_timeout} {
 }
 
-http_result api_client::request(std::string_view method, std::string_view path,
-                                std::optional<std::string_view> body) {
+corral::http::response api_client::request(std::string_view method, std::string_view path,
+                                           std::optional<std::string_view> body) {
   std::vector<std::string> headers;
   if (body)
     headers.emplace_back("Content-Type: application/json");
-  auto answer = http_.request(method, base_url_ + std::string{path}, body.value_or(std::string_view{}), headers,
-                              request_timeout);
-  // The summary names a failure by libcurl's full message ("Failed to
-  // connect to 127.0.0.1 port 8080 ..."), which tells the user where.
-  return {answer.status, std::move(answer.body), std::move(answer.detail)};
+  return http_.request(method, base_url_ + std::string{path}, body.value_or(std::string_view{}), headers,
+                       request_timeout);
 }
 
 } // namespace acts_load

@@ -9,15 +9,9 @@
 
 namespace acts_load {
 
-/// The outcome of one request: a status and body, or a transport error.
-struct http_result {
-  long status = 0;           ///< 0 when no response arrived
-  std::string body;
-  std::string error;         ///< libcurl's full message when no response arrived, else empty
-
-  /// Whether a response arrived at all.
-  bool answered() const { return status != 0; }
-};
+/// The outcome of one request: the shared client's response, whose `detail`
+/// is libcurl's full message when no response arrived.
+using http_result = corral::http::response;
 
 /// Sends requests to one base URL over a reused keep-alive connection
 /// (corral::http::client). Not thread-safe.
@@ -28,7 +22,8 @@ public:
   explicit api_client(std::string base_url);
 
   /// Sends `method` to base_url + `path`, with a JSON body when given.
-  http_result request(std::string_view method, std::string_view path, std::optional<std::string_view> body = {});
+  corral::http::response request(std::string_view method, std::string_view path,
+                                 std::optional<std::string_view> body = {});
 
 private:
   std::string base_url_;

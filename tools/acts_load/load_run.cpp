@@ -85,8 +85,11 @@ std::string error_text(const http_result& result) {
 } // namespace
 
 std::string describe(const http_result& result) {
+  // The summary names a failure by libcurl's full message ("Failed to
+  // connect to 127.0.0.1 port 8080 ..."), which tells the user where; the
+  // short reason stands in for an answer built without one.
   if (!result.answered())
-    return "no response: " + one_line(result.error);
+    return "no response: " + one_line(result.detail.empty() ? result.error : result.detail);
   return "HTTP " + std::to_string(result.status) + ": " + error_text(result);
 }
 

@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
     if (flag == "--url") {
       auto base = corral::http::loopback_base_url(value);
       if (!base)
-        return bad_usage("--url must be http://127.0.0.1[:port] or http://localhost[:port]: acts-load only "
+        return bad_usage("--url must be http://127.x.y.z[:port] or http://localhost[:port]: acts-load only "
                          "sends traffic to loopback");
       options.base_url = *base;
     } else if (flag == "--images") {

@@ -4,13 +4,13 @@
 #include "app/units.hpp"
 #include "runtime/docker_runtime.hpp"
 #include "tools/chaos/injector.hpp"
-#include "tools/chaos/load.hpp"
 #include "tools/chaos/run_log.hpp"
 #include "tools/chaos/status_monitor.hpp"
+#include "tools/common/clock.hpp"
 #include "tools/common/http_client.hpp"
+#include "tools/common/load.hpp"
 
 #include <algorithm>
-#include <thread>
 
 namespace corral::chaos {
 
@@ -31,21 +31,6 @@ run_outcome failure(std::string message, int exit_code = 1) {
   out.error = std::move(message);
   out.exit_code = exit_code;
   return out;
-}
-
-/// Sleeps until `until`; false as soon as `interrupted` is set.
-bool sleep_until(clock::time_point until, const std::atomic<bool>& interrupted) {
-  while (!interrupted) {
-    auto now = clock::now();
-    if (now >= until)
-      return true;
-    std::this_thread::sleep_for(std::min<clock::duration>(until - now, 20ms));
-  }
-  return false;
-}
-
-double ms_between(clock::time_point from, clock::time_point to) {
-  return std::chrono::duration<double, std::milli>(to - from).count();
 }
 
 std::string pool_state(const std::optional<pool_view>& view) {
@@ -114,7 +99,6 @@ chaos_report report_of(const chaos_options& o, uint64_t seed) {
   chaos_report r;
   r.pool = o.pool;
   r.proxy = o.proxy.text();
-  r.admin = o.admin.text();
   r.load_path = o.load_path;
   r.health_path = o.health_path;
   r.load_threads = o.load_threads;
@@ -127,12 +111,14 @@ chaos_report report_of(const chaos_options& o, uint64_t seed) {
 }
 
 /// Adds what the load saw to `r`, its times relative to the run's origin.
-void add_load(chaos_report& r, load_counts counts, const run_log& log) {
+void add_load(chaos_report& r, http::load_counts counts, const run_log& log) {
   r.sent = counts.sent;
   r.ok = counts.ok;
   r.failures = counts.failures;
   std::sort(counts.events.begin(), counts.events.end(),
-            [](const failure_event& a, const failure_event& b) { return a.sent < b.sent; });
+            [](const http::failure_event& a, const http::failure_event& b) {
+              return a.sent < b.sent;
+            });
   for (auto& e : counts.events)
     r.failure_log.push_back(
       {log.ms_since_origin(e.sent), log.ms_since_origin(e.ended), e.kind, e.detail});
@@ -194,8 +180,12 @@ run_outcome run_chaos(const chaos_options& o, std::ostream& out,
                    2);
 
   // -- load and faults ---------------------------------------------------------------
-  load_generator load{o.proxy.url(o.load_path), o.load_threads, o.load_rate,
-                      o.request_timeout};
+  http::load_options load_shape;
+  load_shape.url = o.proxy.url(o.load_path);
+  load_shape.threads = o.load_threads;
+  load_shape.rate = o.load_rate;
+  load_shape.timeout = o.request_timeout;
+  http::load_generator load{std::move(load_shape)};
   fault_injector injector{o, monitor, docker, log, seed};
   log.say("load: " + std::to_string(o.load_threads) + " threads GET " + o.proxy.url(o.load_path)
           + "; faults for " + corral::format_duration(o.duration) + " after a "

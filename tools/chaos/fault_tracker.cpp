@@ -1,6 +1,8 @@
 // Detection and replacement of injected faults (see fault_tracker.hpp).
 #include "tools/chaos/fault_tracker.hpp"
 
+#include "tools/common/clock.hpp"
+
 #include <algorithm>
 
 namespace corral::chaos {
@@ -14,14 +16,6 @@ const char* to_string(fault_kind kind) {
   }
   return "unknown";
 }
-
-namespace {
-
-double ms_between(clock::time_point from, clock::time_point to) {
-  return std::chrono::duration<double, std::milli>(to - from).count();
-}
-
-} // namespace
 
 std::optional<double> fault::detection_ms() const {
   if (!detected)

@@ -3,7 +3,7 @@
 // (replacement). Pure: time and observations come in as arguments.
 #pragma once
 
-#include "tools/chaos/status.hpp"
+#include "tools/common/admin_status.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -16,6 +16,12 @@
 namespace corral::chaos {
 
 using clock = std::chrono::steady_clock;
+
+/// corral's /status as tools/common reads it, for the tests' harness too.
+using admin::parse_status;
+using admin::pool_view;
+using admin::proxy_counters;
+using admin::slot_view;
 
 /// How a container was hurt.
 enum class fault_kind : uint8_t {

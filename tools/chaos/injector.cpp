@@ -11,10 +11,6 @@ namespace {
 /// The crash POST goes to a healthy container on loopback: it answers at once.
 constexpr std::chrono::milliseconds crash_timeout{2000};
 
-std::string short_id(const std::string& id) {
-  return id.substr(0, 12);
-}
-
 std::string ms_since(clock::time_point from) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.0f ms",

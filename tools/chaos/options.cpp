@@ -41,14 +41,6 @@ const std::string_view usage_text =
   "one ends chaos at once). Exit status: 0 clean run of the whole duration (no failed\n"
   "request, every fault repaired, pool whole and healthy), 1 anything else, 2 bad usage.\n";
 
-std::string loopback_endpoint::url(std::string_view path) const {
-  return "http://" + text() + std::string{path};
-}
-
-std::string loopback_endpoint::text() const {
-  return host + ":" + std::to_string(port);
-}
-
 namespace {
 
 template <class Number>
@@ -57,35 +49,12 @@ bool parse_number(std::string_view text, Number& value) {
   return ec == std::errc{} && end == text.data() + text.size();
 }
 
-/// True for "127.a.b.c" with every part a number up to 255.
-bool is_loopback_ipv4(std::string_view host) {
-  int parts = 0;
-  bool first = true;
-  while (!host.empty()) {
-    auto dot = host.find('.');
-    auto part = host.substr(0, dot);
-    unsigned value = 0;
-    if (part.empty() || part.size() > 3 || !parse_number(part, value) || value > 255)
-      return false;
-    if (first && value != 127)
-      return false;
-    first = false;
-    ++parts;
-    if (dot == std::string_view::npos)
-      break;
-    host.remove_prefix(dot + 1);
-    if (host.empty())
-      return false; // a trailing dot
-  }
-  return parts == 4;
-}
-
 /// Applies one flag's value to `options`; returns an error message or "".
 using setter = std::function<std::string(chaos_options&, std::string_view)>;
 
 setter endpoint_setter(loopback_endpoint chaos_options::*member, std::string flag) {
   return [member, flag](chaos_options& o, std::string_view value) -> std::string {
-    auto endpoint = parse_loopback_endpoint(value);
+    auto endpoint = http::parse_loopback_endpoint(value);
     if (!endpoint)
       return flag + " must be 127.x.y.z:PORT or localhost:PORT, not \"" + std::string{value}
              + "\": chaos sends traffic to loopback only";
@@ -175,22 +144,6 @@ const std::map<std::string_view, setter>& setters() {
 }
 
 } // namespace
-
-std::optional<loopback_endpoint> parse_loopback_endpoint(std::string_view text) {
-  auto colon = text.rfind(':');
-  if (colon == std::string_view::npos)
-    return std::nullopt;
-  auto host = text.substr(0, colon);
-  auto port_text = text.substr(colon + 1);
-  unsigned port = 0;
-  if (!parse_number(port_text, port) || port == 0 || port > 65535)
-    return std::nullopt;
-  if (host != "localhost" && !is_loopback_ipv4(host))
-    return std::nullopt;
-  // "localhost" may resolve to ::1 first, where corral does not listen.
-  return loopback_endpoint{host == "localhost" ? "127.0.0.1" : std::string{host},
-                           static_cast<uint16_t>(port)};
-}
 
 parse_outcome parse_command_line(const std::vector<std::string_view>& args) {
   chaos_options options;

@@ -1,6 +1,8 @@
 // The chaos tool's command line: what to attack, how hard and for how long.
 #pragma once
 
+#include "tools/common/http_client.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -11,16 +13,9 @@
 
 namespace corral::chaos {
 
-/// A host:port on the loopback interface. The tool sends traffic nowhere else.
-struct loopback_endpoint {
-  std::string host = "127.0.0.1";
-  uint16_t port = 0;
-
-  /// "http://host:port" followed by `path`.
-  std::string url(std::string_view path) const;
-  /// "host:port".
-  std::string text() const;
-};
+/// A host:port on loopback; the rule is tools/common's, so that chaos and
+/// acts-load refuse the same addresses.
+using http::loopback_endpoint;
 
 /// Everything one chaos run is configured with.
 struct chaos_options {
@@ -72,9 +67,5 @@ using parse_outcome = std::variant<chaos_options, show_help, usage_error>;
 /// Parses the arguments after the program name. Accepts `--flag value` and
 /// `--flag=value`; refuses any address that is not loopback.
 parse_outcome parse_command_line(const std::vector<std::string_view>& args);
-
-/// Parses "127.0.0.1:8080" or "localhost:8080" (any 127.x.y.z). Returns
-/// nullopt for other hosts, a missing or bad port, or anything else.
-std::optional<loopback_endpoint> parse_loopback_endpoint(std::string_view text);
 
 } // namespace corral::chaos

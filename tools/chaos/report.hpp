@@ -4,7 +4,6 @@
 
 #include "tools/chaos/fault_tracker.hpp"
 #include "tools/chaos/stats.hpp"
-#include "tools/chaos/status.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -58,7 +57,6 @@ struct pool_check {
 struct chaos_report {
   std::string pool;
   std::string proxy;
-  std::string admin;
   std::string load_path;
   /// What each container had to answer at the end.
   std::string health_path;
@@ -99,9 +97,9 @@ struct chaos_report {
 
   pool_check end;
 
+  /// Failed load requests. Every load request is a GET, so each of them is
+  /// a failed idempotent request, what the benchmark counts.
   uint64_t failed() const;
-  /// Every load request is a GET, so every failed one is idempotent.
-  uint64_t failed_idempotent() const { return failed(); }
   /// Faults of `kind` injected.
   std::size_t count(fault_kind kind) const;
   /// Faults whose replacement was never seen ready.

@@ -8,6 +8,11 @@
 
 namespace corral::chaos {
 
+/// The first 12 characters of a container id, as `docker ps` shows it.
+inline std::string short_id(const std::string& id) {
+  return id.substr(0, 12);
+}
+
 /// Progress of one run, each line prefixed with the seconds since the run
 /// started, the same clock the report's failure list uses, so that a failed
 /// request can be found among the faults around it.
@@ -15,9 +20,6 @@ class run_log {
 public:
   run_log(std::ostream& out, std::chrono::steady_clock::time_point origin)
     : out_(out), origin_(origin) {}
-
-  /// Where the run's clock starts.
-  std::chrono::steady_clock::time_point origin() const { return origin_; }
 
   /// Milliseconds from the origin to `t` (negative before it).
   double ms_since_origin(std::chrono::steady_clock::time_point t) const {

@@ -1,9 +1,9 @@
 // Polling corral's /status and following the faults through it (see status_monitor.hpp).
 #include "tools/chaos/status_monitor.hpp"
 
+#include "tools/common/clock.hpp"
 #include "tools/common/http_client.hpp"
 
-#include <algorithm>
 #include <cstdio>
 
 namespace corral::chaos {
@@ -13,10 +13,6 @@ namespace {
 /// A /status poll slower than this counts as failed; far above the ~1 ms
 /// it takes, yet short enough not to blind the measurement for long.
 constexpr std::chrono::milliseconds poll_timeout{2000};
-
-std::string short_id(const std::string& id) {
-  return id.substr(0, 12);
-}
 
 std::string ms_text(double ms) {
   char buf[32];
@@ -123,9 +119,7 @@ void status_monitor::run() {
     }
     // Fixed-rate polling: a slow answer shortens the next pause, never
     // delays every later poll.
-    auto next = requested + every_;
-    while (!stopping_ && clock::now() < next)
-      std::this_thread::sleep_until(std::min(next, clock::now() + std::chrono::milliseconds{50}));
+    sleep_until(requested + every_, stopping_);
   }
 }
 

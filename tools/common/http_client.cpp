@@ -39,8 +39,38 @@ bool is_unreserved(unsigned char c) {
          || c == '_' || c == '~';
 }
 
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
+/// A whole decimal number of at most five digits (a port, an address part).
+bool parse_decimal(std::string_view text, unsigned& value) {
+  if (text.empty() || text.size() > 5)
+    return false;
+  value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9')
+      return false;
+    value = value * 10 + static_cast<unsigned>(c - '0');
+  }
+  return true;
+}
+
+/// True for "localhost" and for "127.a.b.c" with every part a number up to 255.
+bool is_loopback_host(std::string_view host) {
+  if (host == "localhost")
+    return true;
+  int parts = 0;
+  for (;;) {
+    auto dot = host.find('.');
+    auto part = host.substr(0, dot);
+    unsigned value = 0;
+    if (part.size() > 3 || !parse_decimal(part, value) || value > 255)
+      return false;
+    if (parts == 0 && value != 127)
+      return false;
+    ++parts;
+    if (dot == std::string_view::npos)
+      break;
+    host.remove_prefix(dot + 1); // a trailing dot leaves an empty part, refused above
+  }
+  return parts == 4;
 }
 
 } // namespace
@@ -145,25 +175,42 @@ std::string percent_encode(std::string_view text) {
   return out;
 }
 
+std::string loopback_endpoint::url(std::string_view path) const {
+  return "http://" + text() + std::string{path};
+}
+
+std::string loopback_endpoint::text() const {
+  return host + ":" + std::to_string(port);
+}
+
+std::optional<loopback_endpoint> parse_loopback_endpoint(std::string_view text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos)
+    return std::nullopt;
+  auto host = text.substr(0, colon);
+  unsigned port = 0;
+  if (!parse_decimal(text.substr(colon + 1), port) || port == 0 || port > 65535)
+    return std::nullopt;
+  if (!is_loopback_host(host))
+    return std::nullopt;
+  return loopback_endpoint{host == "localhost" ? "127.0.0.1" : std::string{host},
+                           static_cast<uint16_t>(port)};
+}
+
 std::optional<std::string> loopback_base_url(std::string_view url) {
-  std::string text{url};
-  if (!text.empty() && text.back() == '/')
-    text.pop_back();
-  for (std::string_view host : {"http://127.0.0.1", "http://localhost"}) {
-    if (text.compare(0, host.size(), host) != 0)
-      continue;
-    std::string_view rest = std::string_view{text}.substr(host.size());
-    if (rest.empty())
-      return text;
-    // ":" and one to five digits; anything else (a path, "127.0.0.1.example.com") is refused.
-    if (rest.front() != ':' || rest.size() < 2 || rest.size() > 6)
-      return std::nullopt;
-    for (char c : rest.substr(1))
-      if (!is_digit(c))
-        return std::nullopt;
-    return text;
-  }
-  return std::nullopt;
+  constexpr std::string_view scheme = "http://";
+  if (!url.starts_with(scheme))
+    return std::nullopt;
+  if (url.ends_with('/'))
+    url.remove_suffix(1);
+  auto authority = url.substr(scheme.size());
+  // Without a port the host alone decides; with one, the endpoint rule does.
+  bool fits = authority.find(':') == std::string_view::npos
+                ? is_loopback_host(authority)
+                : parse_loopback_endpoint(authority).has_value();
+  if (!fits)
+    return std::nullopt;
+  return std::string{url};
 }
 
 } // namespace corral::http

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -77,9 +78,26 @@ private:
 /// but RFC 3986's unreserved characters (ASCII letters, digits, "-._~").
 std::string percent_encode(std::string_view text);
 
-/// Checks that `url` is "http://127.0.0.1[:port]" or "http://localhost[:port]"
-/// (optionally with a trailing slash) and returns it without the slash; nullopt
-/// for anything else, so a tool can refuse to send traffic off the machine.
+/// A host:port on the loopback interface, the only place the tools send traffic.
+struct loopback_endpoint {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+
+  /// "http://host:port" followed by `path`.
+  std::string url(std::string_view path) const;
+  /// "host:port".
+  std::string text() const;
+};
+
+/// Parses "HOST:PORT": HOST is 127.a.b.c (each part a number up to 255) or
+/// "localhost", PORT is 1 to 65535. Returns nullopt for anything else, so a
+/// tool can refuse to send traffic off the machine. "localhost" comes back as
+/// 127.0.0.1: it may resolve to ::1 first, where corral does not listen.
+std::optional<loopback_endpoint> parse_loopback_endpoint(std::string_view text);
+
+/// Checks that `url` is "http://HOST" or "http://HOST:PORT", with HOST and
+/// PORT as parse_loopback_endpoint takes them (optionally with a trailing
+/// slash), and returns it as written without the slash; nullopt for anything else.
 std::optional<std::string> loopback_base_url(std::string_view url);
 
 } // namespace corral::http

@@ -1,11 +1,11 @@
-// Parsing of corral's GET /status (see status.hpp).
-#include "tools/chaos/status.hpp"
+// Parsing of corral's GET /status (see admin_status.hpp).
+#include "tools/common/admin_status.hpp"
 
 #include <boost/json.hpp>
 
 #include <algorithm>
 
-namespace corral::chaos {
+namespace corral::admin {
 
 namespace json = boost::json;
 
@@ -97,4 +97,4 @@ std::optional<pool_view> parse_status(std::string_view body) {
   return view;
 }
 
-} // namespace corral::chaos
+} // namespace corral::admin

@@ -1,27 +1,12 @@
-// The steady GET load through corral's proxy (see load.hpp).
-#include "tools/chaos/load.hpp"
+// The steady GET load (see load.hpp).
+#include "tools/common/load.hpp"
+
+#include "tools/common/clock.hpp"
 
 #include <algorithm>
+#include <sstream>
 
-namespace corral::chaos {
-
-namespace {
-
-/// Sleeps until `until` in short steps; false when `stop` was set meanwhile,
-/// so that a slow paced load does not hold up the end of the run.
-bool sleep_until(std::chrono::steady_clock::time_point until, const std::atomic<bool>& stop) {
-  constexpr auto step = std::chrono::milliseconds{20};
-  for (;;) {
-    if (stop.load(std::memory_order_relaxed))
-      return false;
-    auto now = std::chrono::steady_clock::now();
-    if (now >= until)
-      return true;
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(until - now, step));
-  }
-}
-
-} // namespace
+namespace corral::http {
 
 uint64_t load_counts::failed() const {
   uint64_t n = 0;
@@ -38,7 +23,18 @@ void load_counts::merge(const load_counts& other) {
   events.insert(events.end(), other.events.begin(), other.events.end());
 }
 
-std::optional<std::string> failure_kind(const http::response& answer) {
+std::string load_counts::summary() const {
+  std::ostringstream out;
+  out << sent << " sent, " << ok << " ok";
+  if (failed() > 0) {
+    out << ", " << failed() << " failed:";
+    for (auto& [kind, count] : failures)
+      out << ' ' << kind << " x" << count;
+  }
+  return out.str();
+}
+
+std::optional<std::string> failure_kind(const response& answer) {
   if (answer.status == 0)
     return "no response: " + answer.error;
   if (answer.success())
@@ -46,10 +42,8 @@ std::optional<std::string> failure_kind(const http::response& answer) {
   return "status " + std::to_string(answer.status);
 }
 
-load_generator::load_generator(std::string url, unsigned threads, double rate,
-                               std::chrono::milliseconds timeout)
-  : url_(std::move(url)), threads_(threads), rate_(rate), timeout_(timeout),
-    counts_(threads) {
+load_generator::load_generator(load_options options)
+  : options_(std::move(options)), counts_(options_.threads) {
 }
 
 load_generator::~load_generator() {
@@ -57,7 +51,7 @@ load_generator::~load_generator() {
 }
 
 void load_generator::start() {
-  for (unsigned i = 0; i < threads_; ++i)
+  for (unsigned i = 0; i < options_.threads; ++i)
     workers_.emplace_back([this, i] { run(i); });
 }
 
@@ -75,14 +69,15 @@ load_counts load_generator::stop() {
 void load_generator::run(unsigned index) {
   using std::chrono::steady_clock;
   auto& counts = counts_[index];
-  http::client client;
+  client client;
   // Paced threads start staggered by a share of the period, so that together
   // they send one request every 1/rate s rather than in bursts of `threads`.
   std::chrono::nanoseconds period{0};
   auto next = steady_clock::now();
-  if (rate_ > 0) {
-    period = std::chrono::nanoseconds{static_cast<int64_t>(1e9 * threads_ / rate_)};
-    next += period * index / threads_;
+  if (options_.rate > 0) {
+    period = std::chrono::nanoseconds{
+      static_cast<int64_t>(1e9 * options_.threads / options_.rate)};
+    next += period * index / options_.threads;
   }
   while (!stopping_.load(std::memory_order_relaxed)) {
     if (period.count() > 0) {
@@ -92,11 +87,10 @@ void load_generator::run(unsigned index) {
       next = std::max(next + period, steady_clock::now());
     }
     auto sent = steady_clock::now();
-    auto answer = client.get(url_, timeout_);
+    auto answer = client.get(options_.url, options_.timeout);
     ++counts.sent;
     if (auto kind = failure_kind(answer)) {
       ++counts.failures[*kind];
-      failed_.fetch_add(1, std::memory_order_relaxed);
       if (counts.events.size() < load_counts::kept_events)
         counts.events.push_back({sent, steady_clock::now(), *kind,
                                  answer.status == 0 ? answer.detail
@@ -105,7 +99,10 @@ void load_generator::run(unsigned index) {
       ++counts.ok;
     }
     finished_.fetch_add(1, std::memory_order_relaxed);
+    if (period.count() == 0 && options_.pause.count() > 0
+        && !sleep_until(steady_clock::now() + options_.pause, stopping_))
+      break;
   }
 }
 
-} // namespace corral::chaos
+} // namespace corral::http

@@ -1,9 +1,9 @@
-// Reading corral's GET /status: the pool's size and slots, and nothing else.
-#include "tools/chaos/status.hpp"
+// Reading corral's GET /status (tools/common): the pool, its slots and the proxy's counters.
+#include "tools/common/admin_status.hpp"
 
 #include <gtest/gtest.h>
 
-using namespace corral::chaos;
+using namespace corral::admin;
 
 namespace {
 
@@ -23,7 +23,7 @@ constexpr const char* three_slots = R"({
 
 } // namespace
 
-TEST(chaos_status, reads_the_pool_and_its_slots) {
+TEST(admin_status, reads_the_pool_and_its_slots) {
   auto view = parse_status(three_slots);
   ASSERT_TRUE(view);
   EXPECT_EQ(view->name, "bench-chaos");
@@ -41,7 +41,7 @@ TEST(chaos_status, reads_the_pool_and_its_slots) {
   EXPECT_EQ(view->find(21013), nullptr);
 }
 
-TEST(chaos_status, whole_means_exactly_desired_slots_all_ready) {
+TEST(admin_status, whole_means_exactly_desired_slots_all_ready) {
   pool_view view;
   view.desired = 2;
   view.slots = {{21010, "ready", "a", 0, ""}, {21011, "ready", "b", 0, ""}};
@@ -53,7 +53,7 @@ TEST(chaos_status, whole_means_exactly_desired_slots_all_ready) {
   EXPECT_FALSE(view.whole());
 }
 
-TEST(chaos_status, refuses_documents_that_are_not_corrals) {
+TEST(admin_status, refuses_documents_that_are_not_corrals) {
   EXPECT_FALSE(parse_status(""));
   EXPECT_FALSE(parse_status("not json"));
   EXPECT_FALSE(parse_status("[]"));
@@ -66,7 +66,7 @@ TEST(chaos_status, refuses_documents_that_are_not_corrals) {
   EXPECT_TRUE(empty->slots.empty());
 }
 
-TEST(chaos_status, reads_the_proxy_counters_when_present) {
+TEST(admin_status, reads_the_proxy_counters_when_present) {
   auto view = parse_status(R"({"pool": {"name": "p", "desired": 0, "slots": []},
     "proxy": {"connections_open": 4, "requests": 900, "responses": {"2xx": 890},
               "bad_gateway": 1, "no_backend": 2, "gateway_timeout": 3, "retries": 40}})");

@@ -1,4 +1,5 @@
-// corral's GET /status as the chaos tool reads it: the pool's size and slots.
+// corral's GET /status as the tools and the integration tests read it: the
+// pool's size and slots, and the proxy's counters.
 #pragma once
 
 #include <cstdint>
@@ -7,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace corral::chaos {
+namespace corral::admin {
 
 /// One slot of the pool as /status shows it.
 struct slot_view {
@@ -36,7 +37,7 @@ struct proxy_counters {
   proxy_counters since(const proxy_counters& earlier) const;
 };
 
-/// What chaos reads from /status: the pool, and the proxy's counters.
+/// What /status tells about the pool and the proxy.
 struct pool_view {
   std::string name;
   /// The size the pool heads for.
@@ -54,7 +55,8 @@ struct pool_view {
   bool whole() const;
 };
 
-/// Parses a /status body; nullopt when it is not the document corral writes.
+/// Parses a /status body; nullopt when it is not the document corral writes
+/// (never an exception: callers poll it inside their wait loops).
 std::optional<pool_view> parse_status(std::string_view body);
 
-} // namespace corral::chaos
+} // namespace corral::admin

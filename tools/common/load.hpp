@@ -1,5 +1,5 @@
-// The steady load: threads sending GETs through corral's proxy and counting
-// what came back, by kind of failure.
+// A steady GET load for the tools and the integration tests: threads sending
+// requests to one URL and counting what came back, by kind of failure.
 #pragma once
 
 #include "tools/common/http_client.hpp"
@@ -13,9 +13,10 @@
 #include <thread>
 #include <vector>
 
-namespace corral::chaos {
+namespace corral::http {
 
-/// One failed load request, kept so failures can be lined up with faults.
+/// One failed load request, kept so that failures can be lined up with what
+/// happened around them.
 struct failure_event {
   std::chrono::steady_clock::time_point sent;
   std::chrono::steady_clock::time_point ended;
@@ -24,7 +25,7 @@ struct failure_event {
   std::string detail;
 };
 
-/// What the load saw.
+/// What a load saw.
 struct load_counts {
   uint64_t sent = 0;
   uint64_t ok = 0;
@@ -38,20 +39,34 @@ struct load_counts {
   uint64_t failed() const;
   /// Adds another thread's counts to these.
   void merge(const load_counts& other);
+  /// One line, e.g. "1200 sent, 1200 ok" or "... 3 failed: status 502 x3".
+  std::string summary() const;
 };
 
 /// How a load answer failed: "status <code>" for a non-2xx answer,
 /// "no response: <reason>" when none came; nullopt for a 2xx.
-std::optional<std::string> failure_kind(const http::response& answer);
+std::optional<std::string> failure_kind(const response& answer);
 
-/// GETs `url` from `threads` threads, each on its own keep-alive connection,
-/// from start() until stop(). With `rate` > 0 the threads together send that
-/// many requests per second, evenly spaced; with 0 each sends the next
-/// request as soon as the last one was answered.
+/// What a load_generator sends, from how many threads, how fast.
+struct load_options {
+  /// Every request GETs this.
+  std::string url;
+  /// Threads, each on its own keep-alive connection.
+  unsigned threads = 1;
+  /// Requests per second over all threads, evenly spaced; 0 for no rate.
+  double rate = 0;
+  /// Without a rate: how long each thread waits after an answer before its
+  /// next request; 0 sends the next one at once.
+  std::chrono::milliseconds pause{0};
+  /// A request without a complete answer after this long fails.
+  std::chrono::milliseconds timeout = default_timeout;
+};
+
+/// GETs one URL from several threads from start() until stop(), counting
+/// each thread's answers apart and adding them up at the end.
 class load_generator {
 public:
-  load_generator(std::string url, unsigned threads, double rate,
-                 std::chrono::milliseconds timeout);
+  explicit load_generator(load_options options);
   /// Stops the threads if stop() was not called.
   ~load_generator();
   load_generator(const load_generator&) = delete;
@@ -63,26 +78,20 @@ public:
   /// Stops and joins the threads and returns what all of them saw.
   load_counts stop();
 
-  /// Requests answered or failed so far, over all threads.
+  /// Requests finished so far, answered or failed, over all threads: what a
+  /// test polls to see the load flowing.
   uint64_t finished() const { return finished_.load(std::memory_order_relaxed); }
-
-  /// Failed requests so far, over all threads.
-  uint64_t failed() const { return failed_.load(std::memory_order_relaxed); }
 
 private:
   void run(unsigned index);
 
-  std::string url_;
-  unsigned threads_;
-  double rate_;
-  std::chrono::milliseconds timeout_;
+  load_options options_;
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> finished_{0};
-  std::atomic<uint64_t> failed_{0};
   // One entry per thread, written only by that thread until it is joined:
-  // the hot loop shares nothing but the two relaxed counters above.
+  // the hot loop shares nothing but the relaxed counter above.
   std::vector<load_counts> counts_;
   std::vector<std::thread> workers_;
 };
 
-} // namespace corral::chaos
+} // namespace corral::http
