@@ -5,6 +5,7 @@
 
 #include "actors/atoms.hpp"
 #include "actors/messages.hpp"
+#include "runtime/prober.hpp"
 
 #include <caf/fwd.hpp>
 #include <caf/replies_to.hpp>
@@ -64,8 +65,10 @@ using health_checker_actor = caf::typed_actor<
   caf::reacts_to<caf::tick_atom>,
   // INTERNAL: the start interval passed (probe starting containers).
   caf::reacts_to<atom::fast_tick>,
-  // INTERNAL: a probe finished (port, probe generation, passed, reason).
-  caf::reacts_to<atom::probe, uint16_t, uint64_t, bool, std::string>>;
+  // Returns the probe counters and the latest probe per watched port.
+  caf::replies_to<caf::get_atom, atom::status>::with<health_status>,
+  // INTERNAL: a probe finished (port, probe generation, result).
+  caf::reacts_to<atom::probe, uint16_t, uint64_t, probe_result>>;
 
 /// What a CONTAINER actor tells the pool's owner. Besides these messages, the
 /// owner monitors it: its termination means the container is gone.
@@ -94,6 +97,8 @@ using container_actor = caf::typed_actor<
 using scaler_actor = caf::typed_actor<
   // The first request was proxied: opens the first window (if it waits).
   caf::reacts_to<atom::traffic>,
+  // Returns the windows and decisions so far.
+  caf::replies_to<caf::get_atom, atom::status>::with<scaler_status>,
   // INTERNAL: a scaling window ended.
   caf::reacts_to<caf::tick_atom>>;
 
@@ -110,8 +115,9 @@ using supervisor_actor = caf::typed_actor<
   // The events feed reconnected: the pool's containers as the engine sees
   // them now, since missed events are not replayed.
   caf::reacts_to<atom::resync, std::vector<observed_container>>,
-  // Returns the balancer, for the proxy.
-  caf::replies_to<caf::get_atom, atom::balancer>::with<balancer_actor>,
+  // Returns the actors it spawned, for the proxy and the admin endpoint.
+  caf::replies_to<caf::get_atom, atom::helpers>::with<balancer_actor, health_checker_actor,
+                                                      scaler_actor>,
   // Returns the slots, for the admin endpoint.
   caf::replies_to<caf::get_atom, atom::status>::with<pool_status>,
   // Stops probing and scaling, then stops every container and removes it

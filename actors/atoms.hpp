@@ -8,8 +8,6 @@
 
 namespace corral::atom {
 
-using balancer = caf::atom_constant<caf::atom("balancer")>;
-constexpr balancer balancer_v{};
 using count = caf::atom_constant<caf::atom("count")>;
 constexpr count count_v{};
 using died = caf::atom_constant<caf::atom("died")>;
@@ -20,6 +18,8 @@ using drain = caf::atom_constant<caf::atom("drain")>;
 constexpr drain drain_v{};
 using healthy = caf::atom_constant<caf::atom("healthy")>;
 constexpr healthy healthy_v{};
+using helpers = caf::atom_constant<caf::atom("helpers")>;
+constexpr helpers helpers_v{};
 using kill = caf::atom_constant<caf::atom("kill")>;
 constexpr kill kill_v{};
 using launch = caf::atom_constant<caf::atom("launch")>;

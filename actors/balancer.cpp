@@ -9,7 +9,7 @@ namespace corral {
 
 namespace {
 
-using self_ptr = balancer_actor::stateful_pointer<balancer_state>;
+using self_ptr = metered_pointer<balancer_actor, balancer_state>;
 
 /// Answers every drain of `port` once nothing is in flight there any more.
 void settle_drains(balancer_state& st, uint16_t port) {
@@ -32,7 +32,9 @@ void settle(balancer_state& st, uint16_t port) {
 
 } // namespace
 
-balancer_actor::behavior_type balancer(self_ptr self, balancer_listener_actor listener) {
+balancer_actor::behavior_type balancer(self_ptr self, balancer_listener_actor listener,
+                                       std::shared_ptr<metrics::actor_census> census) {
+  self->enlist(std::move(census), "balancer");
   self->state.listener = std::move(listener);
   return {
     // The proxy's batched ask.
@@ -63,6 +65,7 @@ balancer_actor::behavior_type balancer(self_ptr self, balancer_listener_actor li
           auto& entry = st.backends[port];
           ++entry.in_flight;
           ++entry.served;
+          ++entry.total;
           ports.push_back(port);
         }
         st.handed_out += wanted;
@@ -115,6 +118,9 @@ balancer_actor::behavior_type balancer(self_ptr self, balancer_listener_actor li
           continue;
         result.backends.push_back({port, entry.in_flight, entry.served, !routable});
       }
+      for (auto& [port, entry] : st.backends)
+        result.requests_by_port.push_back({port, entry.total});
+      result.ready = static_cast<uint32_t>(st.rotation.size());
       result.handed_out = st.handed_out;
       result.no_backend = st.no_backend;
       result.failed = st.failed;

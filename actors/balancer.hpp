@@ -2,6 +2,7 @@
 #pragma once
 
 #include "actors/actors.hpp"
+#include "actors/metered_actor.hpp"
 #include "actors/round_robin.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
@@ -21,7 +22,10 @@ struct pending_drain {
 /// Everything the balancer knows about one port it ever handed out.
 struct backend_entry {
   uint32_t in_flight = 0;
+  /// Handed out since the port last joined the rotation.
   uint64_t served = 0;
+  /// Handed out since start: never reset (corral_backend_requests_total).
+  uint64_t total = 0;
   std::vector<pending_drain> drains;
 };
 
@@ -44,9 +48,10 @@ struct balancer_state {
 };
 
 /// Spawns-as: hands out backend ports in strict round robin to the proxy and
-/// counts their requests in flight, so scale-down can drain a port.
+/// counts their requests in flight, so scale-down can drain a port. Measures
+/// itself into `census` as role "balancer".
 balancer_actor::behavior_type
-balancer(balancer_actor::stateful_pointer<balancer_state> self,
-         balancer_listener_actor listener);
+balancer(metered_pointer<balancer_actor, balancer_state> self,
+         balancer_listener_actor listener, std::shared_ptr<metrics::actor_census> census);
 
 } // namespace corral

@@ -11,7 +11,7 @@ namespace corral {
 
 namespace {
 
-using self_ptr = container_actor::stateful_pointer<container_state>;
+using self_ptr = metered_pointer<container_actor, container_state>;
 
 /// Creates the container, clearing away a leftover of the same name once: a
 /// container of an earlier incarnation whose removal failed (daemon down).
@@ -56,7 +56,9 @@ container_spec make_container_spec(const pool_settings& pool, const std::string&
 
 container_actor::behavior_type container(self_ptr self, container_listener_actor listener,
                                          std::shared_ptr<container_runtime> runtime,
-                                         container_spec spec) {
+                                         container_spec spec,
+                                         std::shared_ptr<metrics::actor_census> census) {
+  self->enlist(std::move(census), "container", spec.port);
   auto& st = self->state;
   st.listener = std::move(listener);
   st.runtime = std::move(runtime);

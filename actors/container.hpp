@@ -2,6 +2,7 @@
 #pragma once
 
 #include "actors/actors.hpp"
+#include "actors/metered_actor.hpp"
 #include "actors/settings.hpp"
 #include "runtime/container_runtime.hpp"
 
@@ -32,10 +33,11 @@ container_spec make_container_spec(const pool_settings& pool, const std::string&
 /// also removes it; a kill renames the container first and reports released,
 /// so the slot's name is free before the engine finished the removal. Quits
 /// when its container is gone or could not start. Its runtime calls block,
-/// so production code spawns it detached.
+/// so production code spawns it detached. Measures itself into `census` as
+/// role "container" with its port.
 container_actor::behavior_type
-container(container_actor::stateful_pointer<container_state> self,
+container(metered_pointer<container_actor, container_state> self,
           container_listener_actor listener, std::shared_ptr<container_runtime> runtime,
-          container_spec spec);
+          container_spec spec, std::shared_ptr<metrics::actor_census> census);
 
 } // namespace corral

@@ -5,11 +5,18 @@
 
 #include <caf/all.hpp>
 
+#include <chrono>
+
 namespace corral {
 
 namespace {
 
-using self_ptr = health_checker_actor::stateful_pointer<health_checker_state>;
+using self_ptr = metered_pointer<health_checker_actor, health_checker_state>;
+
+int64_t unix_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
 
 /// Starts a probe unless one is out already. The answer comes back to this
 /// actor as a message, on whatever thread the prober completes it.
@@ -22,8 +29,7 @@ void probe(self_ptr self, uint16_t port, health_target& target) {
   auto hdl = caf::actor_cast<health_checker_actor>(self);
   st.probes->probe(port, st.settings.timeout,
                    [hdl, port, id = target.probe_id](probe_result result) {
-                     caf::anon_send(hdl, atom::probe_v, port, id, result.passed,
-                                    std::move(result.reason));
+                     caf::anon_send(hdl, atom::probe_v, port, id, std::move(result));
                    });
 }
 
@@ -42,14 +48,37 @@ void arm_fast_tick(self_ptr self) {
 void report_unhealthy(self_ptr self, uint16_t port, health_target& target,
                       const std::string& reason) {
   target.track.phase = health_phase::failed;
+  ++self->state.became_unhealthy;
   self->send(self->state.listener, atom::unhealthy_v, port, target.container_id, reason);
 }
 
 } // namespace
 
+/// The counters and latest probes, for the admin endpoint.
+health_status make_status(const health_checker_state& st) {
+  health_status out;
+  for (auto& [port, counts] : st.probes_by_port) {
+    port_probes p;
+    p.port = port;
+    p.by_outcome.assign(counts.begin(), counts.end());
+    if (auto t = st.targets.find(port); t != st.targets.end() && t->second.last_outcome) {
+      p.last_result = to_string(*t->second.last_outcome);
+      p.last_latency_seconds = std::chrono::duration<double>(t->second.last_latency).count();
+      p.last_at_ms = t->second.last_at_ms;
+    }
+    out.ports.push_back(std::move(p));
+  }
+  out.probe_seconds = st.probe_latency.seconds();
+  out.became_healthy = st.became_healthy;
+  out.became_unhealthy = st.became_unhealthy;
+  return out;
+}
+
 health_checker_actor::behavior_type health_checker(self_ptr self, health_listener_actor listener,
                                                    std::shared_ptr<prober> probes,
-                                                   health_settings settings) {
+                                                   health_settings settings,
+                                                   std::shared_ptr<metrics::actor_census> census) {
+  self->enlist(std::move(census), "health_checker");
   self->state.listener = std::move(listener);
   self->state.probes = std::move(probes);
   self->state.settings = std::move(settings);
@@ -104,21 +133,31 @@ health_checker_actor::behavior_type health_checker(self_ptr self, health_listene
       if (again)
         arm_fast_tick(self);
     },
+    [=](caf::get_atom, atom::status) { return make_status(self->state); },
     // INTERNAL: a probe's answer.
-    [=](atom::probe, uint16_t port, uint64_t id, bool passed, std::string& reason) {
+    [=](atom::probe, uint16_t port, uint64_t id, probe_result& result) {
       auto& st = self->state;
       auto i = st.targets.find(port);
       if (i == st.targets.end() || i->second.probe_id != id)
         return; // unwatched meanwhile, or watched afresh
       auto& target = i->second;
       target.probing = false;
+      // Counted only for the probe the target waited for: a stale answer
+      // says nothing about the container that holds the port now.
+      ++st.probes_by_port[port][static_cast<size_t>(result.outcome)];
+      st.probe_latency.observe(static_cast<uint64_t>(result.latency.count()));
+      target.last_outcome = result.outcome;
+      target.last_latency = result.latency;
+      target.last_at_ms = unix_ms();
+      bool passed = result.passed;
       if (!passed) {
-        log::debug("health", "port ", port, ": probe failed: ", reason);
-        target.last_reason = std::move(reason);
+        log::debug("health", "port ", port, ": probe failed: ", result.reason);
+        target.last_reason = std::move(result.reason);
       }
       switch (target.track.record(passed, st.settings.healthy_after,
                                   st.settings.unhealthy_after)) {
         case health_transition::became_healthy:
+          ++st.became_healthy;
           self->send(st.listener, atom::healthy_v, port, target.container_id);
           break;
         case health_transition::became_unhealthy:

@@ -4,14 +4,19 @@
 
 #include "actors/actors.hpp"
 #include "actors/health_policy.hpp"
+#include "actors/metered_actor.hpp"
 #include "actors/settings.hpp"
 #include "runtime/prober.hpp"
 
 #include <caf/actor_clock.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <array>
+#include <chrono>
+#include <iterator>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace corral {
@@ -27,6 +32,10 @@ struct health_target {
   /// Tells the answer to the current probe from a stale one.
   uint64_t probe_id = 0;
   std::string last_reason = "no probe answered yet";
+  /// The latest probe of this container: its outcome, latency, unix ms.
+  std::optional<probe_outcome> last_outcome;
+  std::chrono::nanoseconds last_latency{0};
+  int64_t last_at_ms = 0;
 };
 
 struct health_checker_state {
@@ -37,6 +46,12 @@ struct health_checker_state {
   uint64_t next_probe_id = 1;
   /// The fast tick runs only while some container is starting or suspect.
   bool fast_armed = false;
+  /// Probes per port by outcome (index: probe_outcome), kept across the
+  /// port's containers so the counters never go back.
+  std::map<uint16_t, std::array<uint64_t, std::size(probe_outcomes)>> probes_by_port;
+  metrics::duration_histogram probe_latency;
+  uint64_t became_healthy = 0;
+  uint64_t became_unhealthy = 0;
 
   static inline const char* name = "health_checker";
 };
@@ -44,10 +59,11 @@ struct health_checker_state {
 /// Spawns-as: probes ready containers every `interval` and starting or suspect
 /// ones every `start_interval`, each probe with its own timeout through
 /// `probes`, so one hung container never delays another. Reports to
-/// `listener` only when a container crosses a threshold.
+/// `listener` only when a container crosses a threshold. Counts every probe
+/// by outcome and times it.
 health_checker_actor::behavior_type
-health_checker(health_checker_actor::stateful_pointer<health_checker_state> self,
+health_checker(metered_pointer<health_checker_actor, health_checker_state> self,
                health_listener_actor listener, std::shared_ptr<prober> probes,
-               health_settings settings);
+               health_settings settings, std::shared_ptr<metrics::actor_census> census);
 
 } // namespace corral

@@ -1,10 +1,15 @@
 // Message types exchanged between corral's actors, with CAF inspectors.
 #pragma once
 
+#include "metrics/instruments.hpp"
+#include "runtime/prober.hpp"
+
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/meta/type_name.hpp>
 
+#include <array>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,17 +69,46 @@ typename Inspector::result_type inspect(Inspector& f, slot_status& x) {
            x.last_error);
 }
 
+/// One entry of the supervisor's event log (GET /events).
+struct lifecycle_event {
+  /// Unix milliseconds.
+  int64_t at_ms = 0;
+  /// created, started, ready, killed, died, oom, unhealthy, replaced,
+  /// removed, start_failed, adopted, scale.
+  std::string event;
+  /// 0 where no slot is concerned (scale).
+  uint16_t port = 0;
+  /// Short container id; empty where none is concerned.
+  std::string container;
+  std::string detail;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lifecycle_event& x) {
+  return f(caf::meta::type_name("lifecycle_event"), x.at_ms, x.event, x.port,
+           x.container, x.detail);
+}
+
 /// The whole pool, as the supervisor sees it.
 struct pool_status {
   std::string name;
   /// Containers the pool should have (scaling target, clamped).
   uint32_t desired = 0;
+  uint32_t min_containers = 0;
+  uint32_t max_containers = 0;
   std::vector<slot_status> slots;
+  /// Lifecycle events since start, by event name.
+  std::map<std::string, uint64_t> event_counts;
+  /// Deaths the engine reported, by exit class: clean, error, signal, oom.
+  std::map<std::string, uint64_t> deaths;
+  /// The latest events, oldest first.
+  std::vector<lifecycle_event> events;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pool_status& x) {
-  return f(caf::meta::type_name("pool_status"), x.name, x.desired, x.slots);
+  return f(caf::meta::type_name("pool_status"), x.name, x.desired, x.min_containers,
+           x.max_containers, x.slots, x.event_counts, x.deaths, x.events);
 }
 
 /// Load on one routable backend.
@@ -93,9 +127,24 @@ typename Inspector::result_type inspect(Inspector& f, backend_load& x) {
            x.served, x.draining);
 }
 
+/// Requests one backend port was ever handed (monotonic).
+struct port_requests {
+  uint16_t port = 0;
+  uint64_t requests = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, port_requests& x) {
+  return f(caf::meta::type_name("port_requests"), x.port, x.requests);
+}
+
 /// The balancer's rotation and counters.
 struct balancer_status {
   std::vector<backend_load> backends;
+  /// Every port ever handed out, with its total.
+  std::vector<port_requests> requests_by_port;
+  /// Ports in the rotation now.
+  uint32_t ready = 0;
   /// Ports handed out since start (including retries).
   uint64_t handed_out = 0;
   /// Requests answered 503 because nothing was ready.
@@ -108,9 +157,51 @@ struct balancer_status {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, balancer_status& x) {
-  return f(caf::meta::type_name("balancer_status"), x.backends, x.handed_out,
-           x.no_backend, x.failed, x.window_requests);
+  return f(caf::meta::type_name("balancer_status"), x.backends, x.requests_by_port, x.ready,
+           x.handed_out, x.no_backend, x.failed, x.window_requests);
 }
+
+/// Probes of one port, as the health checker counted them.
+struct port_probes {
+  uint16_t port = 0;
+  /// By probe_outcome, in the order of runtime/prober.hpp's probe_outcomes.
+  std::vector<uint64_t> by_outcome;
+  /// The current container's latest probe; empty `last_result` when none
+  /// answered yet (or the port is not watched now).
+  std::string last_result;
+  double last_latency_seconds = 0;
+  int64_t last_at_ms = 0;
+};
+
+/// The health checker's counters.
+struct health_status {
+  std::vector<port_probes> ports;
+  metrics::histogram_snapshot probe_seconds;
+  uint64_t became_healthy = 0;
+  uint64_t became_unhealthy = 0;
+};
+
+/// One closed scaling window's decision.
+struct scale_record {
+  uint32_t from = 0;
+  uint32_t to = 0;
+  /// up, down or hold.
+  std::string direction;
+  /// rule, stabilising, step_limit or bounds.
+  std::string reason;
+  uint64_t requests = 0;
+  int64_t at_ms = 0;
+};
+
+/// The scaler's counters.
+struct scaler_status {
+  uint64_t windows = 0;
+  uint64_t last_window_requests = 0;
+  /// Decisions by {direction, reason}.
+  std::map<std::pair<std::string, std::string>, uint64_t> decisions;
+  /// The latest decision; windows == 0 when there was none.
+  scale_record last;
+};
 
 /// One container of the pool as the engine reports it after the events
 /// stream reconnected (events missed meanwhile are not replayed).
@@ -130,3 +221,7 @@ typename Inspector::result_type inspect(Inspector& f, observed_container& x) {
 
 // The ask carries a callback into an io thread: local only, never serialized.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::port_ask)
+// Status answers for the admin endpoint: local only, never serialized.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::health_status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::probe_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::scaler_status)

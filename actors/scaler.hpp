@@ -3,6 +3,7 @@
 #pragma once
 
 #include "actors/actors.hpp"
+#include "actors/metered_actor.hpp"
 #include "actors/scaling_policy.hpp"
 #include "actors/settings.hpp"
 
@@ -22,6 +23,8 @@ struct scaler_state {
   /// The size the pool heads for, as the supervisor last confirmed it.
   uint32_t current = 0;
   bool window_open = false;
+  /// Windows and decisions so far (GET /status, /metrics).
+  scaler_status counters;
 
   static inline const char* name = "scaler";
 };
@@ -30,9 +33,10 @@ struct scaler_state {
 /// request (settings.start), then every `settings.interval` takes the
 /// window's count from `balancer` (which resets it) and asks `listener` for
 /// the size the rule and the stabilisers give. The pool starts at min_size.
+/// Every window's decision is counted, with its reason.
 scaler_actor::behavior_type
-scaler(scaler_actor::stateful_pointer<scaler_state> self, scale_listener_actor listener,
+scaler(metered_pointer<scaler_actor, scaler_state> self, scale_listener_actor listener,
        balancer_actor balancer, scaling_settings settings, uint32_t min_size,
-       uint32_t max_size);
+       uint32_t max_size, std::shared_ptr<metrics::actor_census> census);
 
 } // namespace corral

@@ -7,13 +7,55 @@
 
 namespace corral {
 
-/// The plain rule: requests_in_window / per_container + 1, clamped to
-/// [min_size, max_size]. 0-19 requests with 20 per container -> 1, 20-39 -> 2.
+/// The plain rule before any bound: requests_in_window / per_container + 1.
+/// 0-19 requests with 20 per container -> 1, 20-39 -> 2.
+inline uint64_t rule_size(uint64_t requests, uint32_t per_container) {
+  return requests / std::max<uint32_t>(per_container, 1) + 1;
+}
+
+/// The plain rule, clamped to [min_size, max_size].
 inline uint32_t desired_size(uint64_t requests, uint32_t per_container, uint32_t min_size,
                              uint32_t max_size) {
-  uint64_t wanted = requests / std::max<uint32_t>(per_container, 1) + 1;
-  wanted = std::clamp<uint64_t>(wanted, min_size, max_size);
-  return static_cast<uint32_t>(wanted);
+  return static_cast<uint32_t>(
+    std::clamp<uint64_t>(rule_size(requests, per_container), min_size, max_size));
+}
+
+/// Why a window's decision came out as it did (corral_scale_decisions_total).
+enum class scale_reason : uint8_t {
+  /// The rule's size, as it is.
+  rule,
+  /// A smaller size waits until scale_down_after windows wanted it.
+  stabilising,
+  /// max_step cut the step short.
+  step_limit,
+  /// min_containers or max_containers capped the rule (set by the caller,
+  /// which knows the unclamped size).
+  bounds,
+};
+
+constexpr const char* to_string(scale_reason reason) {
+  switch (reason) {
+    case scale_reason::rule:
+      return "rule";
+    case scale_reason::stabilising:
+      return "stabilising";
+    case scale_reason::step_limit:
+      return "step_limit";
+    case scale_reason::bounds:
+      return "bounds";
+  }
+  return "rule";
+}
+
+/// The size to ask for, and why.
+struct scale_decision {
+  uint32_t target = 0;
+  scale_reason reason = scale_reason::rule;
+};
+
+/// "up", "down" or "hold" for a decision from `current` to `target`.
+constexpr const char* scale_direction(uint32_t current, uint32_t target) {
+  return target > current ? "up" : target < current ? "down" : "hold";
 }
 
 /// Turns each window's wanted size into a decision, applying scale-down
@@ -27,8 +69,8 @@ public:
   }
 
   /// Returns the size to ask for, given the current size and this window's
-  /// wanted size.
-  uint32_t decide(uint32_t current, uint32_t wanted) {
+  /// wanted size, and the reason it differs from `wanted` (if it does).
+  scale_decision decide(uint32_t current, uint32_t wanted) {
     uint32_t target = current;
     if (wanted >= current) {
       recent_.clear();
@@ -40,15 +82,20 @@ public:
       if (recent_.size() == scale_down_after_)
         target = *std::max_element(recent_.begin(), recent_.end());
     }
+    auto reason = target == wanted ? scale_reason::rule : scale_reason::stabilising;
     if (max_step_ > 0) {
+      auto stepped = target;
       if (target > current)
-        target = std::min(target, current + max_step_);
+        stepped = std::min(target, current + max_step_);
       else if (target < current)
-        target = std::max(target, current > max_step_ ? current - max_step_ : 0u);
+        stepped = std::max(target, current > max_step_ ? current - max_step_ : 0u);
+      if (stepped != target)
+        reason = scale_reason::step_limit;
+      target = stepped;
     }
     if (target != current)
       recent_.clear();
-    return target;
+    return {target, reason};
   }
 
 private:

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <set>
+#include <tuple>
 
 namespace corral {
 
@@ -36,9 +37,17 @@ const char* to_string(slot_phase phase) {
   return "unknown";
 }
 
+const char* exit_class(int32_t exit_code, bool oom) {
+  if (oom)
+    return "oom";
+  if (exit_code == 0)
+    return "clean";
+  return exit_code >= 128 ? "signal" : "error";
+}
+
 namespace {
 
-using self_ptr = supervisor_actor::stateful_pointer<supervisor_state>;
+using self_ptr = metered_pointer<supervisor_actor, supervisor_state>;
 
 int64_t unix_ms() {
   using namespace std::chrono;
@@ -58,16 +67,39 @@ void enter(slot& s, slot_phase phase) {
   s.since_ms = unix_ms();
 }
 
+/// Keeps an event in the short event log.
+void log_event(supervisor_state& st, std::string event, uint16_t port, const std::string& id,
+               std::string detail) {
+  st.events.push_back({unix_ms(), std::move(event), port, short_id(id), std::move(detail)});
+  if (st.events.size() > supervisor_state::max_events)
+    st.events.pop_front();
+}
+
+/// Counts a container's lifecycle event and keeps it in the event log.
+void note(supervisor_state& st, std::string event, uint16_t port, const std::string& id,
+          std::string detail = {}) {
+  ++st.event_counts[event];
+  log_event(st, std::move(event), port, id, std::move(detail));
+}
+
 /// True when the message being handled comes from the slot's current
 /// container actor (not from an earlier incarnation's).
 bool from_current(self_ptr self, const slot& s) {
   return s.actor && self->current_sender() == caf::actor_cast<caf::strong_actor_ptr>(s.actor);
 }
 
-/// Starts a new container for `port`.
-void launch(self_ptr self, uint16_t port) {
+/// Starts a new container for `port`; `replacing` when an earlier one of
+/// the slot failed.
+void launch(self_ptr self, uint16_t port, bool replacing = false) {
   auto& st = self->state;
   auto& s = st.slots[port];
+  // A replacement is a creation too; the log shows it once, as "replaced".
+  if (replacing) {
+    ++st.event_counts["created"];
+    note(st, "replaced", port, "", "restart " + std::to_string(s.restarts));
+  } else {
+    note(st, "created", port, "");
+  }
   s.generation = st.next_generation++;
   s.container_id.clear();
   s.early_death.clear();
@@ -77,9 +109,10 @@ void launch(self_ptr self, uint16_t port) {
   container_listener_actor listener = caf::actor_cast<supervisor_actor>(self);
   if (st.cfg.detach_containers)
     s.actor = self->spawn<caf::detached + caf::monitored>(container, listener, st.runtime,
-                                                          std::move(spec));
+                                                          std::move(spec), st.cfg.census);
   else
-    s.actor = self->spawn<caf::monitored>(container, listener, st.runtime, std::move(spec));
+    s.actor = self->spawn<caf::monitored>(container, listener, st.runtime, std::move(spec),
+                                          st.cfg.census);
 }
 
 /// Takes a slot's container out of service and has it killed; the container
@@ -89,6 +122,7 @@ void fail_slot(self_ptr self, uint16_t port, const std::string& reason) {
   auto& st = self->state;
   auto& s = st.slots[port];
   s.last_error = reason;
+  note(st, "killed", port, s.container_id, reason);
   log::warn("supervisor", container_name(st, port), " failed: ", reason,
             s.leaving ? "" : "; replacing it");
   // Routing stops first, so no request goes to a container being killed.
@@ -213,7 +247,7 @@ void on_slot_released(self_ptr self, uint16_t port) {
   ++s.restarts;
   auto delay = restart_delay(s.streak, st.cfg.restart.backoff, st.cfg.restart.max_backoff);
   if (delay.count() == 0) {
-    launch(self, port);
+    launch(self, port, true);
     return;
   }
   log::warn("supervisor", container_name(st, port), " failed ", s.streak,
@@ -225,12 +259,17 @@ void on_slot_released(self_ptr self, uint16_t port) {
 }
 
 /// A container actor terminated: a slot's current one, or one that had
-/// released its slot already.
+/// released its slot already. Either way its container is gone (or, with
+/// on_exit = keep, left running).
 void on_container_down(self_ptr self, const caf::down_msg& msg) {
   auto& st = self->state;
+  bool kept = st.shutting_down && st.cfg.pool.on_exit == exit_policy::keep;
   auto retired = std::find_if(st.retiring.begin(), st.retiring.end(),
-                              [&](const container_actor& a) { return a.address() == msg.source; });
+                              [&](const retiring_container& r) {
+                                return r.actor.address() == msg.source;
+                              });
   if (retired != st.retiring.end()) {
+    note(st, "removed", retired->port, retired->container_id);
     st.retiring.erase(retired);
     finish_shutdown_if_done(self);
     return;
@@ -240,6 +279,8 @@ void on_container_down(self_ptr self, const caf::down_msg& msg) {
   });
   if (i == st.slots.end())
     return;
+  if (!i->second.container_id.empty() && !kept)
+    note(st, "removed", i->first, i->second.container_id);
   i->second.actor = nullptr;
   on_slot_released(self, i->first);
 }
@@ -248,6 +289,11 @@ pool_status make_status(const supervisor_state& st) {
   pool_status result;
   result.name = st.cfg.pool.name;
   result.desired = st.desired;
+  result.min_containers = st.cfg.pool.min_containers;
+  result.max_containers = st.cfg.pool.max_containers;
+  result.event_counts = st.event_counts;
+  result.deaths = st.deaths;
+  result.events.assign(st.events.begin(), st.events.end());
   for (auto& [port, s] : st.slots)
     result.slots.push_back({port, s.leaving && s.phase != slot_phase::draining
                                     ? std::string{"stopping"}
@@ -261,18 +307,22 @@ pool_status make_status(const supervisor_state& st) {
 supervisor_actor::behavior_type supervisor(self_ptr self, supervisor_config cfg,
                                            std::shared_ptr<container_runtime> runtime,
                                            std::shared_ptr<prober> probes) {
+  self->enlist(cfg.census, "supervisor");
   auto& st = self->state;
   st.cfg = std::move(cfg);
   st.runtime = std::move(runtime);
   auto me = caf::actor_cast<supervisor_actor>(self);
   // Linked: the supervisor and its helpers live and die together.
-  st.balancer = self->spawn<caf::linked>(balancer, balancer_listener_actor{me});
+  st.balancer = self->spawn<caf::linked>(balancer, balancer_listener_actor{me}, st.cfg.census);
   st.health = self->spawn<caf::linked>(health_checker, health_listener_actor{me},
-                                       std::move(probes), st.cfg.health);
+                                       std::move(probes), st.cfg.health, st.cfg.census);
   st.scaler = self->spawn<caf::linked>(scaler, scale_listener_actor{me}, st.balancer,
                                        st.cfg.scaling, st.cfg.pool.min_containers,
-                                       st.cfg.pool.max_containers);
-  self->set_down_handler([=](caf::down_msg& msg) { on_container_down(self, msg); });
+                                       st.cfg.pool.max_containers, st.cfg.census);
+  // Down messages bypass consume(): measured here, as kind "down".
+  self->set_down_handler([=](caf::down_msg& msg) {
+    self->measured("down", [&] { on_container_down(self, msg); });
+  });
   st.desired = st.cfg.pool.min_containers;
   reconcile(self);
   return {
@@ -285,6 +335,7 @@ supervisor_actor::behavior_type supervisor(self_ptr self, supervisor_config cfg,
         return; // leaving or shutting down: a stop is already queued for it
       auto& s = i->second;
       s.container_id = id;
+      note(st, "started", port, id);
       if (s.early_death == id) {
         fail_slot(self, port, "exited right after it started");
         return;
@@ -298,7 +349,7 @@ supervisor_actor::behavior_type supervisor(self_ptr self, supervisor_config cfg,
       if (i == st.slots.end() || !from_current(self, i->second))
         return;
       // The old container actor finishes the removal on its own thread.
-      st.retiring.push_back(std::move(i->second.actor));
+      st.retiring.push_back({std::move(i->second.actor), port, i->second.container_id});
       i->second.actor = nullptr;
       on_slot_released(self, port);
     },
@@ -308,6 +359,7 @@ supervisor_actor::behavior_type supervisor(self_ptr self, supervisor_config cfg,
       if (i == st.slots.end() || !from_current(self, i->second))
         return;
       i->second.last_error = reason;
+      note(st, "start_failed", port, "", reason);
       log::warn("supervisor", container_name(st, port), " could not start: ", reason);
     },
     // -- from the health checker ---------------------------------------------------
@@ -321,10 +373,11 @@ supervisor_actor::behavior_type supervisor(self_ptr self, supervisor_config cfg,
         return;
       auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
         self->clock().now() - s.launched_at);
-      if (s.phase == slot_phase::starting)
+      if (s.phase == slot_phase::starting) {
+        note(st, "ready", port, id, std::to_string(took.count()) + " ms after launch");
         log::info("supervisor", container_name(st, port), " ready (container ",
                   short_id(id), ", ", took.count(), " ms after launch)");
-      else
+      } else
         log::info("supervisor", container_name(st, port), " passed its re-check");
       s.streak = 0;
       enter(s, slot_phase::ready);
@@ -337,8 +390,10 @@ supervisor_actor::behavior_type supervisor(self_ptr self, supervisor_config cfg,
         return;
       auto phase = i->second.phase;
       if (phase == slot_phase::starting || phase == slot_phase::ready
-          || phase == slot_phase::checking || phase == slot_phase::draining)
+          || phase == slot_phase::checking || phase == slot_phase::draining) {
+        note(st, "unhealthy", port, id, reason);
         fail_slot(self, port, "health check failed: " + reason);
+      }
     },
     // -- from the balancer -----------------------------------------------------------
     [=](atom::suspect, uint16_t port) {
@@ -353,6 +408,10 @@ supervisor_actor::behavior_type supervisor(self_ptr self, supervisor_config cfg,
     // -- from the events feed ----------------------------------------------------------
     [=](atom::died, uint16_t port, const std::string& id, int32_t exit_code, bool oom) {
       auto& st = self->state;
+      // Every death of a pool container counts, also one corral caused.
+      ++st.deaths[exit_class(exit_code, oom)];
+      note(st, oom ? "oom" : "died", port, id,
+           oom ? std::string{"out of memory"} : "exit " + std::to_string(exit_code));
       auto i = st.slots.find(port);
       if (i == st.slots.end())
         return;
@@ -392,7 +451,7 @@ supervisor_actor::behavior_type supervisor(self_ptr self, supervisor_config cfg,
       for (auto port : waiting) {
         log::info("supervisor", "the Docker daemon answers: starting ",
                   container_name(st, port), " again now");
-        launch(self, port);
+        launch(self, port, true);
       }
     },
     // -- from the scaler -----------------------------------------------------------------
@@ -400,7 +459,11 @@ supervisor_actor::behavior_type supervisor(self_ptr self, supervisor_config cfg,
       auto& st = self->state;
       if (st.shutting_down)
         return st.desired;
+      auto before = st.desired;
       st.desired = std::clamp(size, st.cfg.pool.min_containers, st.cfg.pool.max_containers);
+      if (st.desired != before)
+        log_event(st, "scale", 0, "",
+                  std::to_string(before) + " -> " + std::to_string(st.desired));
       reconcile(self);
       return st.desired;
     },
@@ -412,10 +475,13 @@ supervisor_actor::behavior_type supervisor(self_ptr self, supervisor_config cfg,
           || i->second.phase != slot_phase::waiting)
         return;
       log::info("supervisor", "starting ", container_name(st, port), " again");
-      launch(self, port);
+      launch(self, port, true);
     },
     // -- from the app --------------------------------------------------------------------
-    [=](caf::get_atom, atom::balancer) { return self->state.balancer; },
+    [=](caf::get_atom, atom::helpers) {
+      auto& st = self->state;
+      return std::make_tuple(st.balancer, st.health, st.scaler);
+    },
     [=](caf::get_atom, atom::status) { return make_status(self->state); },
     [=](atom::shutdown) -> caf::result<bool> {
       auto& st = self->state;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "actors/actors.hpp"
+#include "actors/metered_actor.hpp"
 #include "actors/settings.hpp"
 #include "runtime/container_runtime.hpp"
 #include "runtime/prober.hpp"
@@ -12,6 +13,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -71,6 +73,16 @@ struct supervisor_config {
   /// Container actors make blocking calls: detached in production, on the
   /// (test) scheduler in unit tests whose fake runtime never blocks.
   bool detach_containers = true;
+  /// Where every actor of the pool measures itself; null measures nothing.
+  std::shared_ptr<metrics::actor_census> census;
+};
+
+/// A container actor that gave up its slot (renamed after a kill) and is
+/// still removing its container.
+struct retiring_container {
+  container_actor actor;
+  uint16_t port = 0;
+  std::string container_id;
 };
 
 struct supervisor_state {
@@ -85,7 +97,13 @@ struct supervisor_state {
   scaler_actor scaler;
   /// Container actors still removing a container that released its slot
   /// (renamed after a kill); shutdown waits for them too.
-  std::vector<container_actor> retiring;
+  std::vector<retiring_container> retiring;
+  /// Lifecycle events since start by name, deaths by exit class, and the
+  /// latest events themselves (at most max_events, oldest first).
+  std::map<std::string, uint64_t> event_counts;
+  std::map<std::string, uint64_t> deaths;
+  std::deque<lifecycle_event> events;
+  static constexpr size_t max_events = 200;
   bool shutting_down = false;
   std::vector<caf::typed_response_promise<bool>> shutdown_waiters;
 
@@ -97,9 +115,14 @@ struct supervisor_state {
 /// the same port (at once the first time, then with exponential backoff while
 /// replacements keep failing before becoming ready), follows the scaler's
 /// decisions (lowest free ports up, highest ports drained first), and on
-/// shutdown stops and removes (or keeps) every container.
+/// shutdown stops and removes (or keeps) every container. Every lifecycle
+/// event is counted and kept in a short log for the admin endpoint.
 supervisor_actor::behavior_type
-supervisor(supervisor_actor::stateful_pointer<supervisor_state> self, supervisor_config cfg,
+supervisor(metered_pointer<supervisor_actor, supervisor_state> self, supervisor_config cfg,
            std::shared_ptr<container_runtime> runtime, std::shared_ptr<prober> probes);
+
+/// The exit class of a death the engine reported (corral_container_deaths_total):
+/// clean (0), error (1-127), signal (128 and up), oom.
+const char* exit_class(int32_t exit_code, bool oom);
 
 } // namespace corral

@@ -66,8 +66,15 @@ void exit_on_second_signal(sigset_t signals) {
   }}.detach();
 }
 
+/// Unix milliseconds now.
+int64_t unix_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
 /// Runs the pool until a signal, then shuts down in order. Preflight passed.
 int run(const config& cfg, sigset_t signals, std::shared_ptr<docker_runtime> runtime) {
+  auto started_ms = unix_ms();
   if (auto removed = remove_leftovers(*runtime, cfg.pool.name); !removed)
     return fail(exit_unusable, removed.error().message);
   else if (*removed > 0)
@@ -81,7 +88,10 @@ int run(const config& cfg, sigset_t signals, std::shared_ptr<docker_runtime> run
   actor_cfg.set("scheduler.max-threads", 2);
   caf::actor_system sys{actor_cfg};
 
+  // Every actor measures itself into the census; /metrics reads it.
+  auto census = std::make_shared<metrics::actor_census>();
   supervisor_config sup_cfg;
+  sup_cfg.census = census;
   sup_cfg.pool = cfg.pool;
   sup_cfg.health = cfg.health;
   sup_cfg.restart = cfg.restart;
@@ -91,10 +101,18 @@ int run(const config& cfg, sigset_t signals, std::shared_ptr<docker_runtime> run
   auto sup = sys.spawn(supervisor, sup_cfg, runtime, probes);
 
   balancer_actor bal;
+  health_checker_actor health;
+  scaler_actor scale;
   {
     caf::scoped_actor self{sys};
-    self->request(sup, caf::infinite, caf::get_atom_v, atom::balancer_v)
-      .receive([&](balancer_actor& b) { bal = std::move(b); }, [](caf::error&) {});
+    self->request(sup, caf::infinite, caf::get_atom_v, atom::helpers_v)
+      .receive(
+        [&](balancer_actor& b, health_checker_actor& h, scaler_actor& s) {
+          bal = std::move(b);
+          health = std::move(h);
+          scale = std::move(s);
+        },
+        [](caf::error&) {});
   }
 
   // Deaths reach the supervisor at once; after every (re)connection of the
@@ -116,12 +134,20 @@ int run(const config& cfg, sigset_t signals, std::shared_ptr<docker_runtime> run
   feed.start();
 
   auto bal_handle = caf::actor_cast<caf::actor>(bal);
-  proxy_server proxy{cfg.proxy, [bal_handle](boost::asio::io_context& ioc, unsigned) {
-                       return make_balancer_client(ioc, bal_handle);
+  proxy_server proxy{cfg.proxy, [bal_handle](boost::asio::io_context& ioc, unsigned,
+                                             thread_counters& counters) {
+                       return make_balancer_client(ioc, bal_handle, counters);
                      }};
-  admin_server admin{cfg.admin,
-                     make_admin_handler(sys, caf::actor_cast<caf::actor>(sup), bal_handle,
-                                        cfg.pool.image, [&proxy] { return proxy.stats(); })};
+  admin_sources sources;
+  sources.supervisor = caf::actor_cast<caf::actor>(sup);
+  sources.balancer = bal_handle;
+  sources.health = caf::actor_cast<caf::actor>(health);
+  sources.scaler = caf::actor_cast<caf::actor>(scale);
+  sources.census = census;
+  sources.image = cfg.pool.image;
+  sources.proxy_counters = [&proxy] { return proxy.stats(); };
+  sources.started_ms = started_ms;
+  admin_server admin{cfg.admin, make_admin_handler(sys, std::move(sources))};
   std::optional<std::string> startup_error;
   try {
     proxy.start();

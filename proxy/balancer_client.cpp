@@ -11,6 +11,7 @@
 #include <caf/actor_cast.hpp>
 #include <caf/send.hpp>
 
+#include <chrono>
 #include <utility>
 #include <vector>
 
@@ -24,8 +25,10 @@ namespace {
 /// thread; reply sinks only hold a reference to post answers to it.
 class client_state : public std::enable_shared_from_this<client_state> {
 public:
-  client_state(net::io_context& ioc, balancer_actor balancer)
-    : executor_(ioc.get_executor()), balancer_(std::move(balancer)) {
+  using clock_type = std::chrono::steady_clock;
+
+  client_state(net::io_context& ioc, balancer_actor balancer, thread_counters& counters)
+    : executor_(ioc.get_executor()), balancer_(std::move(balancer)), counters_(counters) {
   }
 
   net::io_context::executor_type executor() const {
@@ -33,7 +36,7 @@ public:
   }
 
   void async_next_port(std::shared_ptr<port_waiter> waiter, bool retry) {
-    waiting_.push_back({std::move(waiter), retry});
+    waiting_.push_back({std::move(waiter), retry, clock_type::now()});
     schedule_flush();
   }
 
@@ -58,6 +61,12 @@ public:
     if (!ports.empty() && ports.size() != answering_.size())
       log::warn("proxy", "balancer answered ", ports.size(), " ports for ",
                 answering_.size(), " requests");
+    // One clock read for the whole batch: every session of it got its port
+    // now, each after waiting since it asked.
+    auto now = clock_type::now();
+    for (auto& w : answering_)
+      counters_.round_trip.observe(static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(now - w.asked_at).count()));
     size_t i = 0;
     for (; i < answering_.size(); ++i) {
       // Moved out exactly once; the waiter may be gone after on_port.
@@ -92,6 +101,7 @@ private:
   struct waiting {
     std::shared_ptr<port_waiter> waiter;
     bool retry = false;
+    clock_type::time_point asked_at;
   };
 
   /// Coalesces everything that happens in one round of the io loop into one
@@ -127,6 +137,7 @@ private:
 
   net::io_context::executor_type executor_;
   balancer_actor balancer_;
+  thread_counters& counters_;
   /// Sessions that want a port and are not yet asked for.
   std::vector<waiting> waiting_;
   /// Sessions of the ask in flight, in the order of its ports.
@@ -184,6 +195,7 @@ void client_state::send_ask() {
     ++(w.retry ? ask.retries : ask.fresh);
   take_reports(ask);
   ask.reply = std::make_shared<reply_sink>(shared_from_this());
+  counters_.asks_per_batch.observe(waiting_.size());
   in_flight_.swap(waiting_); // in_flight_ was empty: waiting_ is now empty
   ask_outstanding_ = true;
   // One-way, no timeout: the sink answers even if the balancer dies.
@@ -200,8 +212,8 @@ void client_state::send_reports() {
 /// closes it on destruction (on the io thread).
 class balancer_client final : public port_source {
 public:
-  balancer_client(net::io_context& ioc, balancer_actor balancer)
-    : state_(std::make_shared<client_state>(ioc, std::move(balancer))) {
+  balancer_client(net::io_context& ioc, balancer_actor balancer, thread_counters& counters)
+    : state_(std::make_shared<client_state>(ioc, std::move(balancer), counters)) {
   }
 
   ~balancer_client() override {
@@ -228,9 +240,10 @@ private:
 } // namespace
 
 std::unique_ptr<port_source> make_balancer_client(net::io_context& ioc,
-                                                  const caf::actor& balancer) {
+                                                  const caf::actor& balancer,
+                                                  thread_counters& counters) {
   return std::make_unique<balancer_client>(
-    ioc, caf::actor_cast<balancer_actor>(balancer));
+    ioc, caf::actor_cast<balancer_actor>(balancer), counters);
 }
 
 } // namespace corral

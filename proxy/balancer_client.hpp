@@ -2,6 +2,7 @@
 #pragma once
 
 #include "proxy/port_source.hpp"
+#include "proxy/stats.hpp"
 
 #include <caf/fwd.hpp>
 
@@ -15,7 +16,8 @@ namespace corral {
 
 /// Creates the port_source of the io thread that runs `ioc`, asking
 /// `balancer` (a balancer_actor handle, e.g.
-/// `caf::actor_cast<caf::actor>(balancer)`) for ports.
+/// `caf::actor_cast<caf::actor>(balancer)`) for ports. It records each
+/// port's round trip and each ask's size into `counters` (the io thread's).
 ///
 /// The cheapest correct shape of DESIGN.md, "The hot path": at most one
 /// port_ask is in flight per io thread; sessions that want a port meanwhile
@@ -30,6 +32,7 @@ namespace corral {
 /// the balancer actor's last reference to an ask (guides/caf-0.17.md §11:
 /// stop io, then the actors, then destroy the io_context).
 std::unique_ptr<port_source> make_balancer_client(boost::asio::io_context& ioc,
-                                                  const caf::actor& balancer);
+                                                  const caf::actor& balancer,
+                                                  thread_counters& counters);
 
 } // namespace corral

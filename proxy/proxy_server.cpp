@@ -45,7 +45,7 @@ void proxy_server::start() {
       st.threads.push_back(
         std::make_unique<proxy::io_thread>(st.settings, i));
       auto& thread = *st.threads.back();
-      thread.set_port_source(st.make_ports(thread.context(), i));
+      thread.set_port_source(st.make_ports(thread.context(), i, thread.counters()));
       threads.push_back(&thread);
     }
     auto acceptor = proxy::listen_on(threads.front()->context(),

@@ -16,9 +16,10 @@ class io_context;
 namespace corral {
 
 /// Creates the port source of io thread `index` (0-based), whose io_context
-/// is `ioc`. The app passes make_balancer_client; tests pass fakes.
+/// is `ioc` and whose counters are `counters`. The app passes
+/// make_balancer_client; tests pass fakes.
 using port_source_factory = std::function<std::unique_ptr<port_source>(
-  boost::asio::io_context& ioc, unsigned index)>;
+  boost::asio::io_context& ioc, unsigned index, thread_counters& counters)>;
 
 /// The HTTP/1.1 reverse proxy: `settings.threads` io threads, each with its
 /// own single-threaded io_context, port source and backend connection pool;

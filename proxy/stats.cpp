@@ -17,10 +17,9 @@ proxy_stats& proxy_stats::operator+=(const proxy_stats& other) {
   retries += other.retries;
   backend_connects += other.backend_connects;
   backend_reuses += other.backend_reuses;
-  for (size_t i = 0; i < latency_buckets.size(); ++i)
-    latency_buckets[i] += other.latency_buckets[i];
-  latency_sum_us += other.latency_sum_us;
-  latency_count += other.latency_count;
+  latency += other.latency;
+  round_trip += other.round_trip;
+  asks_per_batch += other.asks_per_batch;
   return *this;
 }
 
@@ -32,16 +31,8 @@ void thread_counters::count_response(unsigned status) noexcept {
 void thread_counters::record_latency(
   std::chrono::steady_clock::duration elapsed) noexcept {
   using std::chrono::microseconds;
-  auto us = static_cast<uint64_t>(
-    std::max<int64_t>(0, std::chrono::duration_cast<microseconds>(elapsed)
-                           .count()));
-  // lower_bound: the first bound >= us, i.e. the bucket "le bound".
-  auto bucket = std::lower_bound(latency_bounds_us.begin(),
-                                 latency_bounds_us.end(), us)
-                - latency_bounds_us.begin();
-  latency_buckets_[static_cast<size_t>(bucket)].add();
-  latency_sum_us_.add(us);
-  latency_count_.add();
+  latency_us_.observe(static_cast<uint64_t>(
+    std::max<int64_t>(0, std::chrono::duration_cast<microseconds>(elapsed).count())));
 }
 
 proxy_stats thread_counters::snapshot() const {
@@ -62,10 +53,9 @@ proxy_stats thread_counters::snapshot() const {
   out.retries = retries.get();
   out.backend_connects = backend_connects.get();
   out.backend_reuses = backend_reuses.get();
-  for (size_t i = 0; i < out.latency_buckets.size(); ++i)
-    out.latency_buckets[i] = latency_buckets_[i].get();
-  out.latency_sum_us = latency_sum_us_.get();
-  out.latency_count = latency_count_.get();
+  out.latency = latency_us_.snapshot(1e-6);
+  out.round_trip = round_trip.seconds();
+  out.asks_per_batch = asks_per_batch.snapshot(1.0);
   return out;
 }
 

@@ -1,19 +1,24 @@
 // The front end's counters: written by one io thread each, summed on demand.
 #pragma once
 
+#include "metrics/instruments.hpp"
+
 #include <array>
-#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 
 namespace corral {
 
-/// Upper bounds (inclusive, microseconds) of the latency histogram buckets;
+/// Upper bounds (inclusive, microseconds) of the request latency buckets;
 /// one more bucket counts everything slower.
 inline constexpr std::array<uint64_t, 14> latency_bounds_us{
   100,    250,    500,     1000,    2500,    5000,    10000,
   25000,  50000,  100000,  250000,  500000,  1000000, 5000000};
+
+/// Upper bounds of the ports-per-ask buckets: how many sessions an io
+/// thread's one message to the balancer carried.
+inline constexpr std::array<uint64_t, 9> batch_bounds{1, 2, 4, 8, 16, 32, 64, 128, 256};
 
 /// A snapshot of the front end's counters, summed over its io threads.
 struct proxy_stats {
@@ -34,11 +39,14 @@ struct proxy_stats {
   /// Backend connections opened, and requests sent over a pooled one.
   uint64_t backend_connects = 0;
   uint64_t backend_reuses = 0;
-  /// Time from a complete request to its complete response, per bucket of
-  /// latency_bounds_us (the last bucket is +Inf), with sum and count.
-  std::array<uint64_t, latency_bounds_us.size() + 1> latency_buckets{};
-  uint64_t latency_sum_us = 0;
-  uint64_t latency_count = 0;
+  /// Time from a complete request to its complete response, in seconds.
+  metrics::histogram_snapshot latency;
+  /// The balancer round trip as the io threads see it: from a session
+  /// asking for a port to the port arriving, in seconds; one observation
+  /// per port asked for.
+  metrics::histogram_snapshot round_trip;
+  /// Ports asked for per message to the balancer.
+  metrics::histogram_snapshot asks_per_batch;
 
   /// Adds another snapshot (another io thread) to this one.
   proxy_stats& operator+=(const proxy_stats& other);
@@ -48,22 +56,7 @@ struct proxy_stats {
 /// load and store, no locked instruction); any thread may read a snapshot.
 class thread_counters {
 public:
-  /// A counter with a single writer.
-  class counter {
-  public:
-    /// Adds `n`; only the owning io thread calls this.
-    void add(uint64_t n = 1) noexcept {
-      value_.store(value_.load(std::memory_order_relaxed) + n,
-                   std::memory_order_relaxed);
-    }
-    /// Returns the current value; any thread.
-    uint64_t get() const noexcept {
-      return value_.load(std::memory_order_relaxed);
-    }
-
-  private:
-    std::atomic<uint64_t> value_{0};
-  };
+  using counter = metrics::counter;
 
   /// Client connections accepted and closed (open = the difference).
   counter connections_accepted;
@@ -77,6 +70,9 @@ public:
   counter retries;
   counter backend_connects;
   counter backend_reuses;
+  /// Balancer round trips in nanoseconds, and ports per ask.
+  metrics::duration_histogram round_trip;
+  metrics::histogram<batch_bounds.size()> asks_per_batch{batch_bounds};
 
   /// Counts one response with status `status`.
   void count_response(unsigned status) noexcept;
@@ -88,9 +84,7 @@ public:
   proxy_stats snapshot() const;
 
 private:
-  std::array<counter, latency_bounds_us.size() + 1> latency_buckets_;
-  counter latency_sum_us_;
-  counter latency_count_;
+  metrics::histogram<latency_bounds_us.size()> latency_us_{latency_bounds_us};
 };
 
 } // namespace corral

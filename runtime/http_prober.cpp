@@ -61,6 +61,7 @@ public:
   }
 
   void start() {
+    started_ = std::chrono::steady_clock::now();
     live_.insert(this);
     // One deadline for the whole probe: it keeps running across connect,
     // write and read, so a slow-but-steady server cannot stretch it.
@@ -100,6 +101,7 @@ private:
     probe_result result;
     result.status = static_cast<int>(parser_.get().result_int());
     result.passed = result.status >= 200 && result.status < 300;
+    result.outcome = result.passed ? probe_outcome::ok : probe_outcome::failed_status;
     if (!result.passed)
       result.reason = "status " + std::to_string(result.status);
     finish(std::move(result));
@@ -107,23 +109,31 @@ private:
 
   void fail(beast::error_code ec) {
     probe_result result;
-    if (aborted_)
+    result.outcome = probe_outcome::connect_error;
+    if (aborted_) {
+      result.outcome = probe_outcome::aborted;
       result.reason = "prober stopped";
-    else if (ec == beast::error::timeout)
+    } else if (ec == beast::error::timeout) {
+      result.outcome = probe_outcome::timeout;
       result.reason = "timeout after " + std::to_string(timeout_.count())
                       + " ms";
-    else if (ec == net::error::connection_refused)
+    } else if (ec == net::error::connection_refused) {
       result.reason = "connection refused";
-    else if (ec == http::error::end_of_stream
-             || ec == http::error::partial_message || ec == net::error::eof
-             || ec == net::error::connection_reset)
+    } else if (ec == http::error::end_of_stream
+               || ec == http::error::partial_message || ec == net::error::eof
+               || ec == net::error::connection_reset) {
       result.reason = "connection closed before a response";
-    else
+    } else if (ec.category() == http::make_error_code(http::error::bad_version).category()) {
+      result.outcome = probe_outcome::protocol_error;
+      result.reason = "not an HTTP answer: " + ec.message();
+    } else {
       result.reason = ec.message();
+    }
     finish(std::move(result));
   }
 
   void finish(probe_result result) {
+    result.latency = std::chrono::steady_clock::now() - started_;
     live_.erase(this);
     beast::error_code ignored;
     stream_.socket().shutdown(net::ip::tcp::socket::shutdown_both, ignored);
@@ -142,6 +152,7 @@ private:
   http::request<http::empty_body> request_;
   http::response_parser<http::empty_body> parser_;
   beast::flat_buffer buffer_{max_head_bytes};
+  std::chrono::steady_clock::time_point started_;
   bool aborted_ = false;
 };
 

@@ -8,12 +8,55 @@
 
 namespace corral {
 
+/// What kind of answer a probe got (corral_probes_total's `result`).
+enum class probe_outcome : uint8_t {
+  /// A 2xx answer within the timeout.
+  ok,
+  /// An answer, but not 2xx.
+  failed_status,
+  /// No answer within the timeout.
+  timeout,
+  /// The connection was refused, reset or closed before an answer.
+  connect_error,
+  /// Something answered, but not with HTTP.
+  protocol_error,
+  /// The prober stopped before the probe ended (shutdown).
+  aborted,
+};
+
+/// Outcomes that a metric or a page lists, in this order.
+inline constexpr probe_outcome probe_outcomes[] = {
+  probe_outcome::ok,           probe_outcome::failed_status,  probe_outcome::timeout,
+  probe_outcome::connect_error, probe_outcome::protocol_error, probe_outcome::aborted};
+
+/// "ok", "failed_status", "timeout", "connect_error", "protocol_error", "aborted".
+constexpr const char* to_string(probe_outcome outcome) {
+  switch (outcome) {
+    case probe_outcome::ok:
+      return "ok";
+    case probe_outcome::failed_status:
+      return "failed_status";
+    case probe_outcome::timeout:
+      return "timeout";
+    case probe_outcome::connect_error:
+      return "connect_error";
+    case probe_outcome::protocol_error:
+      return "protocol_error";
+    case probe_outcome::aborted:
+      return "aborted";
+  }
+  return "aborted";
+}
+
 /// The outcome of one health probe.
 struct probe_result {
   /// True for a 2xx answer within the timeout.
   bool passed = false;
+  probe_outcome outcome = probe_outcome::aborted;
   /// HTTP status, 0 when no answer arrived.
   int status = 0;
+  /// From the probe's start to its result.
+  std::chrono::nanoseconds latency{0};
   /// Why it failed ("connection refused", "timeout after 500 ms", "status 500").
   std::string reason;
 };

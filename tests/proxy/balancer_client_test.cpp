@@ -202,7 +202,7 @@ protected:
 
   void spawn(std::vector<uint16_t> ports, bool hold = false) {
     balancer = sys.spawn(stand_in, std::move(ports), hold, seen);
-    client = make_balancer_client(*ioc, caf::actor_cast<caf::actor>(balancer));
+    client = make_balancer_client(*ioc, caf::actor_cast<caf::actor>(balancer), counters);
   }
 
   /// Runs io handlers until `done` holds; false after the deadline.
@@ -233,6 +233,7 @@ protected:
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   std::shared_ptr<probe> seen;
   balancer_actor balancer;
+  thread_counters counters;
   std::unique_ptr<port_source> client;
 };
 
@@ -272,6 +273,32 @@ TEST_F(balancer_client_test, sessions_arriving_during_an_ask_wait_for_the_next) 
   ASSERT_EQ(messages.size(), 2u);
   EXPECT_EQ(messages[0].fresh, 2u);
   EXPECT_EQ(messages[1].fresh, 3u);
+}
+
+// corral_balancer_round_trip_seconds counts one observation per port asked
+// for, and corral_balancer_asks_per_batch one per message, of its size.
+TEST_F(balancer_client_test, round_trips_count_every_port_and_batches_every_ask) {
+  spawn({}, true);
+  answers a;
+  client->async_next_port(a.make(), false);
+  client->async_next_port(a.make(), false);
+  ioc->poll(); // the first ask: 2 ports, held by the stand-in
+  for (int i = 0; i < 3; ++i)
+    client->async_next_port(a.make(), i == 0);
+  ioc->poll();
+  sync_with_balancer();
+  EXPECT_EQ(counters.snapshot().round_trip.count, 0u); // nobody got a port yet
+  caf::anon_send(balancer, atom::up{}, uint16_t{9001});
+  ASSERT_TRUE(run_until([&] { return a.got.size() == 5; }));
+  auto stats = counters.snapshot();
+  EXPECT_EQ(stats.round_trip.count, 5u);
+  EXPECT_GT(stats.round_trip.sum, 0.0);
+  // Two asks: one of 2 ports, one of 3 (a retry among them).
+  EXPECT_EQ(stats.asks_per_batch.count, 2u);
+  EXPECT_DOUBLE_EQ(stats.asks_per_batch.sum, 5.0);
+  ASSERT_EQ(stats.asks_per_batch.bounds[1], 2.0);
+  EXPECT_EQ(stats.asks_per_batch.buckets[1], 1u); // le 2
+  EXPECT_EQ(stats.asks_per_batch.buckets[2], 1u); // le 4
 }
 
 TEST_F(balancer_client_test, retries_are_asked_apart_from_fresh_requests) {
@@ -350,10 +377,10 @@ TEST_F(balancer_client_test, a_killed_balancer_answers_waiting_sessions_with_not
 // The client against corral's own balancer: the contract both sides rely on.
 TEST_F(balancer_client_test, the_real_balancer_hands_out_round_robin_and_settles) {
   auto listener = sys.spawn(silent_listener);
-  balancer = sys.spawn(::corral::balancer, listener);
+  balancer = sys.spawn(::corral::balancer, listener, nullptr);
   for (uint16_t port : {8001, 8002, 8003})
     caf::anon_send(balancer, atom::up{}, port);
-  client = make_balancer_client(*ioc, caf::actor_cast<caf::actor>(balancer));
+  client = make_balancer_client(*ioc, caf::actor_cast<caf::actor>(balancer), counters);
   answers a;
   for (int i = 0; i < 5; ++i)
     client->async_next_port(a.make(), false);
@@ -395,8 +422,9 @@ TEST_F(balancer_client_test, proxy_with_balancer_client_spreads_exactly) {
   auto settings = test_settings();
   settings.threads = 2;
   {
-    proxy_server server{settings, [&](net::io_context& io, unsigned) {
-                          return make_balancer_client(io, balancer_handle);
+    proxy_server server{settings, [&](net::io_context& io, unsigned,
+                                      thread_counters& thread_counters) {
+                          return make_balancer_client(io, balancer_handle, thread_counters);
                         }};
     server.start();
     EXPECT_EQ(get_concurrently(server.port(), 3, 20), 60u);

@@ -103,7 +103,7 @@ TEST_F(proxy_test, client_keep_alive_carries_many_requests) {
   EXPECT_EQ(stats.connections_accepted, 1u);
   EXPECT_EQ(stats.requests, 50u);
   EXPECT_EQ(stats.responses_by_class[1], 50u);
-  EXPECT_EQ(stats.latency_count, 50u);
+  EXPECT_EQ(stats.latency.count, 50u);
   EXPECT_EQ(stats.backend_connects, 1u);
   EXPECT_EQ(stats.backend_reuses, 49u);
 }

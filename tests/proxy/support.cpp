@@ -557,7 +557,7 @@ fake_balancer::fake_balancer(std::vector<uint16_t> ports)
 }
 
 port_source_factory fake_balancer::factory() {
-  return [st = state_](net::io_context& ioc, unsigned) {
+  return [st = state_](net::io_context& ioc, unsigned, thread_counters&) {
     return std::make_unique<fake_source>(ioc, st);
   };
 }

@@ -3,6 +3,8 @@
 // (guides/caf-0.17.md §12b; CAF's own test DSL crashes under GoogleTest).
 #pragma once
 
+#include "actors/metered_actor.hpp"
+#include "metrics/actor_census.hpp"
 #include "runtime/log.hpp"
 
 #include <caf/all.hpp>
@@ -50,11 +52,24 @@ protected:
     sched.run();
   }
 
-  /// Returns the state of a stateful typed actor.
+  /// Returns the state of a stateful typed actor (corral's measured ones,
+  /// or a plain one a test defines).
   template <class State, class Handle>
   State& state_of(const Handle& hdl) {
     auto ptr = caf::actor_cast<caf::abstract_actor*>(hdl);
+    using measured = caf::stateful_actor<State, metered<typename Handle::base>>;
+    if (auto* m = dynamic_cast<measured*>(ptr))
+      return m->state;
     return dynamic_cast<caf::stateful_actor<State, typename Handle::base>&>(*ptr).state;
+  }
+
+  /// The census of `role` (and `port`), or an empty series when no actor
+  /// of it ever enlisted.
+  metrics::actor_series series_of(const std::string& role, uint16_t port = 0) {
+    for (auto& s : census->snapshot(metrics::actor_census::now_ns()))
+      if (s.role == role && s.port == port)
+        return s;
+    return {};
   }
 
   /// Sends `xs` to `dest` from `self`, runs the system, and returns the reply.
@@ -70,6 +85,8 @@ protected:
     return result;
   }
 
+  /// Where the actors under test measure themselves.
+  std::shared_ptr<metrics::actor_census> census = std::make_shared<metrics::actor_census>();
   caf::actor_system_config cfg; // declaration order == construction order
   caf::actor_system sys;
   caf::scoped_actor self;

@@ -26,7 +26,7 @@ protected:
   balancer_test() {
     rec = std::make_shared<recording>();
     listener = sys.spawn(record_balancer_events, rec);
-    bal = sys.spawn(balancer, listener);
+    bal = sys.spawn(balancer, listener, census);
     run();
   }
 
@@ -229,4 +229,56 @@ TEST_F(balancer_test, status_shows_rotation_and_in_flight) {
   EXPECT_EQ(status.backends[1].in_flight, 1u);
   EXPECT_EQ(status.handed_out, 3u);
   EXPECT_EQ(status.window_requests, 3u);
+}
+
+// -- what the balancer reports about itself ------------------------------------------------
+
+TEST_F(balancer_test, measures_each_message_it_handles_by_kind) {
+  up(8000);
+  up(8001);
+  for (int i = 0; i < 3; ++i)
+    ask_ports(2);
+  auto s = series_of("balancer");
+  EXPECT_EQ(s.alive, 1u);
+  EXPECT_EQ(s.spawned, 1u);
+  EXPECT_EQ(s.messages["up"], 2u);
+  EXPECT_EQ(s.messages["next"], 3u);
+  EXPECT_EQ(s.handling.count, 5u);
+  EXPECT_EQ(s.mailbox, 0u);
+}
+
+TEST_F(balancer_test, mailbox_high_water_counts_what_waited_behind_a_message) {
+  up(8000);
+  // Five messages queue up before the scheduler runs the balancer: the
+  // first one handled had four waiting behind it.
+  for (int i = 0; i < 5; ++i)
+    self->send(bal, atom::down_v, uint16_t{9000});
+  run();
+  auto s = series_of("balancer");
+  EXPECT_EQ(s.mailbox_max, 4u);
+  EXPECT_EQ(s.mailbox, 0u);
+  EXPECT_EQ(s.messages["down"], 5u);
+}
+
+TEST_F(balancer_test, status_totals_per_port_never_reset_when_a_port_rejoins) {
+  up(8000);
+  ask_ports(3);
+  self->send(bal, atom::down_v, uint16_t{8000});
+  up(8000);
+  ask_ports(2);
+  auto status = ask<balancer_status>(bal, caf::get_atom_v, atom::status_v);
+  ASSERT_EQ(status.requests_by_port.size(), 1u);
+  EXPECT_EQ(status.requests_by_port[0].port, 8000);
+  EXPECT_EQ(status.requests_by_port[0].requests, 5u);
+  EXPECT_EQ(status.ready, 1u);
+  ASSERT_EQ(status.backends.size(), 1u);
+  EXPECT_EQ(status.backends[0].served, 2u); // since it rejoined
+}
+
+TEST_F(balancer_test, exit_is_counted_with_its_reason) {
+  caf::anon_send_exit(bal, caf::exit_reason::user_shutdown);
+  run();
+  auto s = series_of("balancer");
+  EXPECT_EQ(s.alive, 0u);
+  EXPECT_EQ(s.exited["user_shutdown"], 1u);
 }

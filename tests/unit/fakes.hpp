@@ -205,12 +205,28 @@ public:
 
   /// Answers every pending probe of `port`; returns how many.
   size_t answer(uint16_t port, bool passed, const std::string& reason = "status 500") {
+    return answer_as(port, passed ? probe_outcome::ok : probe_outcome::failed_status, reason);
+  }
+
+  /// Answers every pending probe of `port` with `outcome` (which passes
+  /// only when ok); returns how many.
+  size_t answer_as(uint16_t port, probe_outcome outcome,
+                   const std::string& reason = "status 500") {
+    bool passed = outcome == probe_outcome::ok;
     size_t n = 0;
     for (auto i = pending_.begin(); i != pending_.end();) {
       if (i->port == port) {
         auto done = std::move(i->done);
         i = pending_.erase(i);
-        done(probe_result{passed, passed ? 200 : 500, passed ? "" : reason});
+        probe_result result;
+        result.passed = passed;
+        result.outcome = outcome;
+        result.status = outcome == probe_outcome::ok ? 200
+                        : outcome == probe_outcome::failed_status ? 500
+                                                                   : 0;
+        result.latency = std::chrono::milliseconds(1);
+        result.reason = passed ? "" : reason;
+        done(std::move(result));
         ++n;
       } else {
         ++i;

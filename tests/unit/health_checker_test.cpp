@@ -24,7 +24,7 @@ protected:
     settings.unhealthy_after = unhealthy_after;
     rec = std::make_shared<recording>();
     listener = sys.spawn(record_health_events, rec);
-    hc = sys.spawn(health_checker, listener, probes, settings);
+    hc = sys.spawn(health_checker, listener, probes, settings, census);
     run();
   }
 
@@ -191,4 +191,45 @@ TEST_F(health_checker_test, answer_for_an_unwatched_or_rewatched_port_is_ignored
   watch(8000, "c3");
   answer(8000, true); // answers both c2's and c3's probes
   EXPECT_EQ(rec->events, (std::vector<std::string>{"healthy 8000 c3"}));
+}
+
+// -- what the health checker reports about itself -----------------------------------------
+
+TEST_F(health_checker_test, counts_probes_by_outcome_and_keeps_the_latest_per_port) {
+  spawn_checker(1, 3);
+  make_ready(8000, "c1");
+  for (auto outcome : {probe_outcome::timeout, probe_outcome::connect_error,
+                       probe_outcome::failed_status}) {
+    advance(1s);
+    probes->answer_as(8000, outcome);
+    run();
+  }
+  auto status = ask<health_status>(hc, caf::get_atom_v, atom::status_v);
+  ASSERT_EQ(status.ports.size(), 1u);
+  auto& p = status.ports[0];
+  EXPECT_EQ(p.port, 8000);
+  auto at = [&](probe_outcome o) { return p.by_outcome.at(static_cast<size_t>(o)); };
+  EXPECT_EQ(at(probe_outcome::ok), 1u);
+  EXPECT_EQ(at(probe_outcome::timeout), 1u);
+  EXPECT_EQ(at(probe_outcome::connect_error), 1u);
+  EXPECT_EQ(at(probe_outcome::failed_status), 1u);
+  EXPECT_EQ(p.last_result, "failed_status");
+  EXPECT_DOUBLE_EQ(p.last_latency_seconds, 0.001); // the fake's 1 ms
+  EXPECT_EQ(status.probe_seconds.count, 4u);
+  EXPECT_EQ(status.became_healthy, 1u);
+  EXPECT_EQ(status.became_unhealthy, 1u);
+}
+
+TEST_F(health_checker_test, a_stale_answer_is_not_counted) {
+  spawn_checker();
+  watch(8000, "c1");
+  watch(8000, "c2"); // c1's probe is still out
+  probes->answer(8000, true);
+  run();
+  auto status = ask<health_status>(hc, caf::get_atom_v, atom::status_v);
+  ASSERT_EQ(status.ports.size(), 1u);
+  EXPECT_EQ(status.ports[0].by_outcome.at(static_cast<size_t>(probe_outcome::ok)), 1u);
+  auto s = series_of("health_checker");
+  EXPECT_EQ(s.messages["probe"], 2u); // both answers were handled, one counted
+  EXPECT_EQ(s.messages["watch"], 2u);
 }

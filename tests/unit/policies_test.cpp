@@ -98,36 +98,65 @@ TEST(desired_size, is_clamped_to_min_and_max) {
 
 TEST(scale_decider, plain_rule_follows_every_window) {
   scale_decider d{1, 0};
-  EXPECT_EQ(d.decide(1, 3), 3u);
-  EXPECT_EQ(d.decide(3, 1), 1u);
+  EXPECT_EQ(d.decide(1, 3).target, 3u);
+  EXPECT_EQ(d.decide(3, 1).target, 1u);
 }
 
 TEST(scale_decider, shrinks_only_after_the_lower_size_held_k_windows) {
   scale_decider d{3, 0};
-  EXPECT_EQ(d.decide(5, 2), 5u);
-  EXPECT_EQ(d.decide(5, 3), 5u);
-  EXPECT_EQ(d.decide(5, 2), 3u); // the largest of the last three
+  EXPECT_EQ(d.decide(5, 2).target, 5u);
+  EXPECT_EQ(d.decide(5, 3).target, 5u);
+  EXPECT_EQ(d.decide(5, 2).target, 3u); // the largest of the last three
 }
 
 TEST(scale_decider, a_busy_window_resets_the_stabilisation) {
   scale_decider d{2, 0};
-  EXPECT_EQ(d.decide(4, 1), 4u);
-  EXPECT_EQ(d.decide(4, 4), 4u);
-  EXPECT_EQ(d.decide(4, 1), 4u);
-  EXPECT_EQ(d.decide(4, 1), 1u);
+  EXPECT_EQ(d.decide(4, 1).target, 4u);
+  EXPECT_EQ(d.decide(4, 4).target, 4u);
+  EXPECT_EQ(d.decide(4, 1).target, 4u);
+  EXPECT_EQ(d.decide(4, 1).target, 1u);
 }
 
 TEST(scale_decider, growth_is_never_delayed) {
   scale_decider d{5, 0};
-  EXPECT_EQ(d.decide(1, 4), 4u);
+  EXPECT_EQ(d.decide(1, 4).target, 4u);
 }
 
 TEST(scale_decider, max_step_bounds_each_decision_both_ways) {
   scale_decider d{1, 2};
-  EXPECT_EQ(d.decide(1, 9), 3u);
-  EXPECT_EQ(d.decide(3, 9), 5u);
-  EXPECT_EQ(d.decide(5, 1), 3u);
-  EXPECT_EQ(d.decide(3, 1), 1u);
+  EXPECT_EQ(d.decide(1, 9).target, 3u);
+  EXPECT_EQ(d.decide(3, 9).target, 5u);
+  EXPECT_EQ(d.decide(5, 1).target, 3u);
+  EXPECT_EQ(d.decide(3, 1).target, 1u);
+}
+
+TEST(scale_decider, reasons_name_what_shaped_each_decision) {
+  scale_decider stabilised{2, 0};
+  auto waits = stabilised.decide(4, 1);
+  EXPECT_EQ(waits.target, 4u);
+  EXPECT_EQ(waits.reason, scale_reason::stabilising);
+  auto shrinks = stabilised.decide(4, 1);
+  EXPECT_EQ(shrinks.target, 1u);
+  EXPECT_EQ(shrinks.reason, scale_reason::rule);
+  // The largest of the recent windows, not this window's size: stabilised.
+  scale_decider largest{2, 0};
+  largest.decide(5, 3);
+  auto partial = largest.decide(5, 2);
+  EXPECT_EQ(partial.target, 3u);
+  EXPECT_EQ(partial.reason, scale_reason::stabilising);
+  scale_decider stepped{1, 2};
+  auto capped = stepped.decide(1, 9);
+  EXPECT_EQ(capped.target, 3u);
+  EXPECT_EQ(capped.reason, scale_reason::step_limit);
+  auto held = stepped.decide(3, 3);
+  EXPECT_EQ(held.target, 3u);
+  EXPECT_EQ(held.reason, scale_reason::rule);
+}
+
+TEST(scale_decider, direction_names_the_way_the_pool_goes) {
+  EXPECT_STREQ(scale_direction(1, 3), "up");
+  EXPECT_STREQ(scale_direction(3, 1), "down");
+  EXPECT_STREQ(scale_direction(2, 2), "hold");
 }
 
 // -- ports -----------------------------------------------------------------------------

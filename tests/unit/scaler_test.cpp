@@ -22,10 +22,10 @@ protected:
     settings.scale_down_after = scale_down_after;
     settings.max_step = max_step;
     owner = sys.spawn(record_balancer_events, std::make_shared<recording>());
-    bal = sys.spawn(balancer, owner);
+    bal = sys.spawn(balancer, owner, census);
     scale_rec = std::make_shared<recording>();
     supervisor = sys.spawn(record_scale_requests, scale_rec);
-    sc = sys.spawn(scaler, supervisor, bal, settings, 1u, 10u);
+    sc = sys.spawn(scaler, supervisor, bal, settings, 1u, 10u, census);
     self->send(bal, atom::up_v, uint16_t{8000});
     run();
   }
@@ -114,4 +114,30 @@ TEST_F(scaler_test, max_step_limits_each_decision) {
   requests(200);
   advance(2s);
   EXPECT_EQ(scale_rec->events, (std::vector<std::string>{"scale 3", "scale 5"}));
+}
+
+// -- what the scaler reports about itself --------------------------------------------------
+
+TEST_F(scaler_test, every_window_counts_one_decision_with_its_reason) {
+  spawn_scaler(scaling_start::startup, 2);
+  requests(45);
+  advance(2s); // 1 -> 3: the rule
+  advance(2s); // wants 1; waits one more window
+  requests(5000);
+  advance(2s); // wants 251: capped at 10
+  auto status = ask<scaler_status>(sc, caf::get_atom_v, atom::status_v);
+  EXPECT_EQ(status.windows, 3u);
+  EXPECT_EQ(status.last_window_requests, 5000u);
+  using key = std::pair<std::string, std::string>;
+  EXPECT_EQ(status.decisions, (std::map<key, uint64_t>{{{"up", "rule"}, 1},
+                                                       {{"hold", "stabilising"}, 1},
+                                                       {{"up", "bounds"}, 1}}));
+  EXPECT_EQ(status.last.from, 3u);
+  EXPECT_EQ(status.last.to, 10u);
+  EXPECT_EQ(status.last.direction, "up");
+  EXPECT_EQ(status.last.reason, "bounds");
+  auto s = series_of("scaler");
+  EXPECT_EQ(s.messages["tick"], 3u);
+  EXPECT_EQ(s.messages["response"], 5u); // 3 counts from the balancer, 2 scale answers
+  EXPECT_EQ(s.messages["get_status"], 1u);
 }

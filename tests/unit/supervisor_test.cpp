@@ -42,6 +42,7 @@ protected:
   /// Starts the pool with min_containers = `min_size`.
   void start_with_min(uint32_t min_size) {
     cfg.pool.min_containers = min_size;
+    cfg.census = census;
     sup = sys.spawn(supervisor, cfg, rt, probes);
     run();
   }
@@ -485,4 +486,87 @@ TEST_F(supervisor_test, status_lists_every_slot) {
   EXPECT_EQ(status.slots[0].state, "ready");
   EXPECT_EQ(status.slots[1].state, "starting");
   EXPECT_FALSE(status.slots[0].container_id.empty());
+}
+
+// -- what the pool reports about itself -----------------------------------------------------
+
+TEST_F(supervisor_test, every_role_measures_itself_from_the_start) {
+  start_with_min(2);
+  pass({8000, 8001});
+  for (auto role : {"supervisor", "balancer", "health_checker"}) {
+    auto s = series_of(role);
+    EXPECT_EQ(s.alive, 1u) << role;
+    EXPECT_GT(s.messages_total(), 0u) << role;
+  }
+  // The scaler waits for the first request: alive, nothing handled yet.
+  EXPECT_EQ(series_of("scaler").alive, 1u);
+  for (uint16_t port : {8000, 8001}) {
+    auto s = series_of("container", port);
+    EXPECT_EQ(s.alive, 1u) << port;
+    EXPECT_EQ(s.messages["launch"], 1u) << port;
+  }
+  EXPECT_GE(series_of("supervisor").messages["started"], 2u);
+}
+
+TEST_F(supervisor_test, a_death_is_counted_logged_and_its_replacement_too) {
+  start_with_min(1);
+  pass({8000});
+  auto old_id = slot_at(8000).container_id;
+  died(8000);
+  pass({8000});
+  auto status = ask<pool_status>(sup, caf::get_atom_v, atom::status_v);
+  EXPECT_EQ(status.event_counts["died"], 1u);
+  EXPECT_EQ(status.event_counts["killed"], 1u);
+  EXPECT_EQ(status.event_counts["replaced"], 1u);
+  EXPECT_EQ(status.event_counts["created"], 2u); // the first and the replacement
+  EXPECT_EQ(status.event_counts["ready"], 2u);
+  EXPECT_EQ(status.event_counts["removed"], 1u);
+  EXPECT_EQ(status.deaths["signal"], 1u); // exit 137
+  std::vector<std::string> kinds;
+  for (auto& e : status.events)
+    kinds.push_back(e.event + " " + std::to_string(e.port));
+  EXPECT_EQ(kinds, (std::vector<std::string>{"created 8000", "started 8000", "ready 8000",
+                                             "died 8000", "killed 8000", "replaced 8000",
+                                             "removed 8000", "started 8000", "ready 8000"}));
+  EXPECT_EQ(status.events[3].container, old_id.substr(0, 12));
+  EXPECT_EQ(status.events[3].detail, "exit 137");
+  // The old container's actor is gone, its replacement's lives: one series.
+  auto s = series_of("container", 8000);
+  EXPECT_EQ(s.spawned, 2u);
+  EXPECT_EQ(s.alive, 1u);
+  EXPECT_EQ(s.exited["normal"], 1u);
+}
+
+TEST_F(supervisor_test, scale_decisions_show_in_the_event_log_but_not_as_container_events) {
+  start(1);
+  scale(3);
+  auto status = ask<pool_status>(sup, caf::get_atom_v, atom::status_v);
+  ASSERT_FALSE(status.events.empty());
+  auto scale_event = std::find_if(status.events.begin(), status.events.end(),
+                                  [](const lifecycle_event& e) { return e.event == "scale"; });
+  ASSERT_NE(scale_event, status.events.end());
+  EXPECT_EQ(scale_event->detail, "1 -> 3");
+  EXPECT_EQ(status.event_counts.count("scale"), 0u);
+  EXPECT_EQ(status.min_containers, 1u);
+  EXPECT_EQ(status.max_containers, cfg.pool.max_containers);
+}
+
+TEST(exit_class, names_clean_errors_signals_and_oom) {
+  EXPECT_STREQ(exit_class(0, false), "clean");
+  EXPECT_STREQ(exit_class(1, false), "error");
+  EXPECT_STREQ(exit_class(127, false), "error");
+  EXPECT_STREQ(exit_class(137, false), "signal");
+  EXPECT_STREQ(exit_class(137, true), "oom");
+}
+
+TEST_F(supervisor_test, event_log_keeps_only_the_latest_events) {
+  start_with_min(1);
+  pass({8000});
+  for (size_t i = 0; i < supervisor_state::max_events; ++i) {
+    died(8000);
+    pass({8000});
+  }
+  auto status = ask<pool_status>(sup, caf::get_atom_v, atom::status_v);
+  EXPECT_EQ(status.events.size(), supervisor_state::max_events);
+  EXPECT_EQ(status.event_counts["died"], supervisor_state::max_events);
 }
