@@ -51,6 +51,37 @@ int64_t json_count(const std::string& body) {
   return value.as_array()[0].as_int64();
 }
 
+std::optional<double> metric_value(const std::string& text, const std::string& series) {
+  std::istringstream lines{text};
+  for (std::string line; std::getline(lines, line);) {
+    if (line.size() > series.size() && line.compare(0, series.size(), series) == 0
+        && line[series.size()] == ' ')
+      return std::stod(line.substr(series.size() + 1));
+  }
+  return std::nullopt;
+}
+
+double metric_sum(const std::string& text, const std::string& name,
+                  const std::vector<std::string>& labels) {
+  double sum = 0;
+  std::istringstream lines{text};
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] == '#' || line.compare(0, name.size(), name) != 0)
+      continue;
+    auto rest = line.substr(name.size());
+    if (rest.empty() || (rest[0] != '{' && rest[0] != ' '))
+      continue; // another family that starts with the same name
+    auto space = rest.rfind(' ');
+    auto label_text = rest.substr(0, space);
+    bool all = true;
+    for (auto& l : labels)
+      all = all && label_text.find(l) != std::string::npos;
+    if (all)
+      sum += std::stod(rest.substr(space + 1));
+  }
+  return sum;
+}
+
 // -- load -----------------------------------------------------------------------------
 
 namespace {
@@ -204,6 +235,11 @@ boost::json::value corral_process::status() {
   boost::system::error_code ec;
   auto value = boost::json::parse(answer.body, ec);
   return ec ? boost::json::value{} : value;
+}
+
+std::string corral_process::metrics() {
+  auto answer = http("GET", ports_.admin_url("/metrics"), {}, {}, 2s);
+  return answer.status == 200 ? answer.body : std::string{};
 }
 
 std::vector<slot_view> corral_process::slots() {

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <sys/types.h>
 #include <thread>
@@ -47,6 +48,17 @@ http_response http(const std::string& method, const std::string& url,
 
 /// Parses the body of an Acts `[n]` answer; -1 when it is not one.
 int64_t json_count(const std::string& body);
+
+/// The value of one series in a Prometheus text document, written exactly
+/// as corral writes it (`corral_probes_total{port="8000",result="ok"}`, or a
+/// bare name); nullopt when the document has no such series.
+std::optional<double> metric_value(const std::string& text, const std::string& series);
+
+/// The sum of every series of `name` whose labels include all of `labels`
+/// (each written `key="value"`), e.g. ("corral_actor_messages_total",
+/// {"role=\"balancer\""}); 0 when none matches.
+double metric_sum(const std::string& text, const std::string& name,
+                  const std::vector<std::string>& labels = {});
 
 // -- load -----------------------------------------------------------------------------
 
@@ -155,6 +167,9 @@ public:
 
   /// GET /status, parsed; null when it does not answer.
   boost::json::value status();
+
+  /// GET /metrics; empty when it does not answer.
+  std::string metrics();
 
   /// The slots from /status; empty when it does not answer, or answers with
   /// a document that is not corral's /status (which also fails the test once,
