@@ -60,8 +60,15 @@ void spawn_detached(const std::vector<std::string>& args) {
     if (::fork() != 0)
       std::_Exit(0);
     int log = ::open("/var/log/corral-dockerd.log", O_WRONLY | O_APPEND | O_CREAT, 0644);
+    int null = ::open("/dev/null", O_RDONLY);
+    ::dup2(null, STDIN_FILENO);
     ::dup2(log, STDOUT_FILENO);
     ::dup2(log, STDERR_FILENO);
+    // The daemon outlives the test: it must not keep what the test holds
+    // open. Regression: a `flock` around the test run handed its lock to the
+    // restarted dockerd, which then held it for good and every later run
+    // waiting for that lock hung.
+    ::close_range(3, ~0U, 0);
     std::vector<char*> argv;
     for (auto& a : args)
       argv.push_back(const_cast<char*>(a.c_str()));
