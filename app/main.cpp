@@ -226,8 +226,8 @@ int corral_main(int argc, char** argv) {
 
   // Preflight: each problem is one line and nothing was created yet.
   auto runtime = std::make_shared<docker_runtime>(cfg.docker.socket);
-  if (auto problem = check_docker(*runtime, cfg.pool))
-    return fail(exit_unusable, *problem);
+  if (auto image = check_docker(*runtime, cfg.pool); !image)
+    return fail(exit_unusable, image.error().message);
   if (auto problem = check_listen(cfg.proxy.listen, "proxy"))
     return fail(exit_unusable, *problem);
   if (auto problem = check_listen(cfg.admin.listen, "admin"))

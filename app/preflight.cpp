@@ -32,12 +32,10 @@ std::optional<std::string> check_listen(const endpoint& ep, std::string_view wha
   return problem;
 }
 
-std::optional<std::string> check_docker(container_runtime& runtime, const pool_settings& pool) {
+result<std::string> check_docker(container_runtime& runtime, const pool_settings& pool) {
   if (auto pong = runtime.ping(); !pong)
-    return pong.error().message;
-  if (auto image = runtime.image_exists(pool.image); !image)
-    return image.error().message;
-  return std::nullopt;
+    return pong.error();
+  return runtime.image_id(pool.image);
 }
 
 result<size_t> remove_leftovers(container_runtime& runtime, const std::string& pool_name) {

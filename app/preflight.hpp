@@ -17,9 +17,9 @@ namespace corral {
 /// "cannot listen on 127.0.0.1:8080 (proxy): address already in use".
 std::optional<std::string> check_listen(const endpoint& ep, std::string_view what);
 
-/// Nullopt when the engine answers and has the pool's image; otherwise the
-/// runtime's message, which says what to do.
-std::optional<std::string> check_docker(container_runtime& runtime, const pool_settings& pool);
+/// The ID of the pool's image when the engine answers and has it; otherwise
+/// the runtime's error, whose message says what to do.
+result<std::string> check_docker(container_runtime& runtime, const pool_settings& pool);
 
 /// Removes every container labelled as this pool's, in parallel (adoption of
 /// a previous run's containers is not implemented: they are replaced).

@@ -1,7 +1,57 @@
-// Names for the runtime's enums.
+// Names for the runtime's enums, and the container spec's fingerprint.
 #include "runtime/container_runtime.hpp"
 
+#include <algorithm>
+#include <cstdio>
+
 namespace corral {
+
+uint64_t spec_fingerprint(const container_spec& spec) {
+  // One field per line, the environment sorted: the order a config lists
+  // variables in does not make containers different.
+  auto env = spec.env;
+  std::sort(env.begin(), env.end());
+  std::string text = "image=" + spec.image + "\n";
+  for (auto& e : env)
+    text += "env=" + e + "\n";
+  text += "volume=" + spec.volume + "\npath=" + spec.volume_path + "\n";
+  text += "init=" + std::string{spec.init ? "1" : "0"} + "\n";
+  text += "stop_timeout=" + std::to_string(spec.stop_timeout.count()) + "\n";
+  uint64_t hash = 0xcbf29ce484222325ULL; // FNV-1a, 64 bits
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 0x100000001b3ULL;
+  }
+  return hash == 0 ? 1 : hash; // 0 means "no label"
+}
+
+std::string spec_label(uint64_t fingerprint) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(fingerprint));
+  return buf;
+}
+
+uint64_t parse_spec_label(const std::map<std::string, std::string>& labels) {
+  auto i = labels.find(labels::spec);
+  if (i == labels.end() || i->second.size() != 16)
+    return 0;
+  uint64_t value = 0;
+  for (char c : i->second) {
+    int digit = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+    if (digit < 0)
+      return 0;
+    value = value * 16 + static_cast<uint64_t>(digit);
+  }
+  return value;
+}
+
+bool retryable(const runtime_error& error) {
+  if (error.code == runtime_errc::image_missing)
+    return false;
+  // The engine refuses the settings themselves (an invalid mount, a bad
+  // value): the same request fails the same way every time.
+  return !(error.code == runtime_errc::engine_error && error.http_status == 400);
+}
 
 const char* to_string(runtime_errc code) {
   switch (code) {

@@ -20,6 +20,9 @@ namespace labels {
 inline constexpr const char* pool = "corral.pool";
 inline constexpr const char* port = "corral.port";
 inline constexpr const char* owner = "corral.owner";
+/// spec_fingerprint() of what the container was created from, in hex: a
+/// restarted corral adopts a container only when it matches.
+inline constexpr const char* spec = "corral.spec";
 } // namespace labels
 
 /// Everything needed to create one pool container.
@@ -40,6 +43,22 @@ struct container_spec {
   /// Run an init process as PID 1 (for images that ignore SIGTERM).
   bool init = false;
 };
+
+/// A fingerprint of everything in `spec` that makes two containers of a
+/// pool interchangeable: the image (an image ID, so a re-tagged image
+/// differs), the environment, the volume and its path, init and the stop
+/// timeout. Not the name, port or labels, which differ per slot. Stable
+/// across corral versions and runs (FNV-1a over a canonical text).
+uint64_t spec_fingerprint(const container_spec& spec);
+
+/// The fingerprint as the corral.spec label writes it (16 hex digits), and
+/// back; 0 for a missing or malformed label.
+std::string spec_label(uint64_t fingerprint);
+uint64_t parse_spec_label(const std::map<std::string, std::string>& labels);
+
+/// Whether another attempt can fix a failed create or start: not when the
+/// image is missing or the engine refuses the container's settings (400).
+bool retryable(const runtime_error& error);
 
 /// Where a container is in the engine's own lifecycle.
 enum class container_status : uint8_t {
@@ -97,8 +116,9 @@ public:
   /// Checks that the engine answers.
   virtual result<void> ping() = 0;
 
-  /// Checks that `image` exists locally (corral never pulls).
-  virtual result<void> image_exists(const std::string& image) = 0;
+  /// The ID of the local image `image` (a tag or an ID; corral never
+  /// pulls). Fails with image_missing when there is none.
+  virtual result<std::string> image_id(const std::string& image) = 0;
 
   /// Creates a container and returns its id. Fails with name_conflict when
   /// the name is taken and image_missing when the image is not present.

@@ -209,6 +209,17 @@ result<std::string> parse_created_id(std::string_view body) {
   return id;
 }
 
+result<std::string> parse_image_id(std::string_view body) {
+  auto value = parse_json(body, "image description");
+  if (!value)
+    return value.error();
+  auto* obj = value->if_object();
+  auto id = obj ? string_field(*obj, "Id") : std::string{};
+  if (id.empty())
+    return malformed("image description", "no Id");
+  return id;
+}
+
 result<container_info> parse_inspect(std::string_view body) {
   auto value = parse_json(body, "container description");
   if (!value)

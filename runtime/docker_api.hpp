@@ -48,6 +48,9 @@ std::string error_message(std::string_view body);
 /// The `Id` of a `POST /containers/create` answer.
 result<std::string> parse_created_id(std::string_view body);
 
+/// The `Id` ("sha256:...") of a `GET /images/{name}/json` answer.
+result<std::string> parse_image_id(std::string_view body);
+
 /// One container from `GET /containers/{id}/json`.
 result<container_info> parse_inspect(std::string_view body);
 

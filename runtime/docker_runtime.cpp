@@ -275,7 +275,7 @@ result<void> docker_runtime::ping() {
   return {};
 }
 
-result<void> docker_runtime::image_exists(const std::string& image) {
+result<std::string> docker_runtime::image_id(const std::string& image) {
   if (!docker::is_valid_image_reference(image))
     return invalid_name("image reference", image);
   auto answer = perform(socket_path_, timeouts_, verb::get,
@@ -287,7 +287,7 @@ result<void> docker_runtime::image_exists(const std::string& image) {
   if (answer->status != 200)
     return refused(*answer, runtime_errc::engine_error,
                    "cannot inspect image \"" + image + "\"");
-  return {};
+  return docker::parse_image_id(answer->body);
 }
 
 result<std::string> docker_runtime::create(const container_spec& spec) {

@@ -37,7 +37,7 @@ public:
   result<void> ping() override;
 
   /// `GET /images/{image}/json`; 404 is image_missing.
-  result<void> image_exists(const std::string& image) override;
+  result<std::string> image_id(const std::string& image) override;
 
   /// `POST /containers/create?name=`; 404 (no such image) is image_missing,
   /// 409 is name_conflict. The body is docker::create_body(spec).

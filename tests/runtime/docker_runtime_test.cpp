@@ -22,7 +22,7 @@ class docker_runtime_test : public ::testing::Test {
 protected:
   void SetUp() override {
     CORRAL_NEED_DOCKER();
-    auto image = runtime_.image_exists(hello_image);
+    auto image = runtime_.image_id(hello_image);
     ASSERT_TRUE(image) << image.error().message;
   }
 
@@ -242,8 +242,19 @@ TEST_F(docker_runtime_test, create_with_missing_image_is_image_missing) {
             "build it (scripts/build-images); corral never pulls");
 }
 
-TEST_F(docker_runtime_test, image_exists_of_missing_image_is_image_missing) {
-  auto missing = runtime_.image_exists("corral-test-nosuch:latest");
+TEST_F(docker_runtime_test, image_id_resolves_a_tag_to_the_image_id) {
+  auto id = runtime_.image_id(hello_image);
+  ASSERT_TRUE(id) << id.error().message;
+  EXPECT_EQ(id->rfind("sha256:", 0), 0u) << *id;
+  EXPECT_EQ(id->size(), 7u + 64u);
+  // The ID names the same image.
+  auto again = runtime_.image_id(*id);
+  ASSERT_TRUE(again) << again.error().message;
+  EXPECT_EQ(*again, *id);
+}
+
+TEST_F(docker_runtime_test, image_id_of_missing_image_is_image_missing) {
+  auto missing = runtime_.image_id("corral-test-nosuch:latest");
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, runtime_errc::image_missing);
   EXPECT_NE(missing.error().message.find("corral never pulls"),

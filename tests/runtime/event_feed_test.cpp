@@ -59,8 +59,8 @@ public:
   }
 
   result<void> ping() override { return unexpected("ping"); }
-  result<void> image_exists(const std::string&) override {
-    return unexpected("image_exists");
+  result<std::string> image_id(const std::string&) override {
+    return unexpected("image_id");
   }
   result<std::string> create(const container_spec&) override {
     return unexpected("create");
@@ -203,8 +203,8 @@ public:
   }
 
   result<void> ping() override { return real_.ping(); }
-  result<void> image_exists(const std::string& image) override {
-    return real_.image_exists(image);
+  result<std::string> image_id(const std::string& image) override {
+    return real_.image_id(image);
   }
   result<std::string> create(const container_spec& spec) override {
     return real_.create(spec);
