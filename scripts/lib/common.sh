@@ -53,7 +53,11 @@ ensure_dockerd() {
   command -v dockerd >/dev/null || die "dockerd is not installed (package docker.io)"
   local log=/var/log/corral-dockerd.log
   say "nothing answers on $DOCKER_SOCKET: starting dockerd in the background (log: $log)"
-  as_root sh -c "nohup dockerd --bridge=none --iptables=false >>'$log' 2>&1 &"
+  # The daemon outlives this script: it gets no descriptor but 0-2, so a
+  # lock (flock) or pipe held by whoever ran us is not held for its life.
+  as_root bash -c '
+    for fd in $(ls /proc/$$/fd); do [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done
+    exec setsid nohup dockerd --bridge=none --iptables=false </dev/null >>"$1" 2>&1' _ "$log" &
   local i
   for i in $(seq 1 150); do
     docker_answers && { say "dockerd is up"; return 0; }
