@@ -81,7 +81,9 @@ pool_moves plan_pool(const std::vector<slot_view>& slots, const pool_goal& goal)
     std::stable_partition(old.begin(), old.end(),
                           [](const slot_view* s) { return s->phase != slot_phase::ready; });
     for (auto* s : old) {
-      if (s->phase != slot_phase::ready) {
+      if (s->phase == slot_phase::adopting) {
+        continue; // its probe decides first: it may serve until replaced
+      } else if (s->phase != slot_phase::ready) {
         moves.retire.push_back(s->port);
       } else if (ready > min_ready) {
         moves.retire.push_back(s->port);

@@ -57,7 +57,8 @@ struct pool_moves {
 /// - while a home slot runs another spec (a rollout), a surge slot starts on
 ///   the first free port after the home ports (up to max_surge), and old
 ///   slots retire (not ready ones first, then the lowest port) as long as
-///   size - max_unavailable ready slots remain;
+///   size - max_unavailable ready slots remain; an adopted slot is not
+///   retired before its probe decided (it may serve meanwhile);
 /// - slots past the home ports (surge, or a smaller size) retire once no
 ///   rollout needs them, highest first, not below size - max_unavailable
 ///   ready slots (not-ready ones at once).

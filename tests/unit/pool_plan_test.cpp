@@ -209,6 +209,19 @@ TEST(pool_plan, old_slots_that_do_not_serve_are_retired_first) {
   EXPECT_EQ(moves.retire.front(), 8002);
 }
 
+TEST(pool_plan, an_adopted_slot_of_another_spec_serves_until_its_replacement_is_ready) {
+  sim s;
+  s.goal = {8000, 1, v2, 1, 0};
+  s.add(8000, P::adopting, v1); // an earlier run's container, being probed
+  auto moves = s.apply();
+  EXPECT_TRUE(moves.retire.empty());
+  EXPECT_EQ(moves.launch, (std::vector<uint16_t>{8001})); // the surge starts at once
+  s.slots[8000].phase = P::ready; // it passed its probe
+  ASSERT_TRUE(s.run()) << s.ports();
+  EXPECT_EQ(s.low_ready, 0u); // none was ready before the adopted one passed
+  EXPECT_EQ(s.slots.begin()->second.spec, v2);
+}
+
 TEST(pool_plan, rollback_returns_every_slot_to_the_old_spec) {
   auto s = settled(3, v1);
   s.goal.spec = v2;
