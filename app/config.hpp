@@ -3,8 +3,8 @@
 #pragma once
 
 #include "actors/settings.hpp"
+#include "log/log.hpp"
 #include "proxy/settings.hpp"
-#include "runtime/log.hpp"
 
 #include <cstdint>
 #include <string>

@@ -3,7 +3,7 @@
 // (guides/caf-0.17.md §12b; CAF's own test DSL crashes under GoogleTest).
 #pragma once
 
-#include "runtime/log.hpp"
+#include "log/log.hpp"
 
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
