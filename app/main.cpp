@@ -201,6 +201,7 @@ int corral_main(int argc, char** argv) {
     return exit_ok;
   }
   log::set_level(cfg.log_level);
+  log::set_format(cfg.log_format);
   auto signals = block_shutdown_signals();
 
   // Preflight: each problem is one line and nothing was created yet.
