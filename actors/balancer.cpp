@@ -1,7 +1,7 @@
 // The BALANCER's handlers: the per-request ask, rotation changes and drains.
 #include "actors/balancer.hpp"
 
-#include "runtime/log.hpp"
+#include "log/log.hpp"
 
 #include <caf/all.hpp>
 
@@ -48,7 +48,7 @@ balancer_actor::behavior_type balancer(self_ptr self, balancer_listener_actor li
         // A refused port leaves the rotation now, not at the next probe; the
         // supervisor has it re-checked before it may come back.
         if (st.rotation.remove(port)) {
-          log::warn("balancer", "port ", port, " refused a request: out of the rotation");
+          log::warn("balancer", "refused a request: out of the rotation", {{"port", port}});
           self->send(st.listener, atom::suspect_v, port);
         }
       }
@@ -135,8 +135,8 @@ balancer_actor::behavior_type balancer(self_ptr self, balancer_listener_actor li
       auto& drains = i->second.drains;
       for (auto d = drains.begin(); d != drains.end(); ++d)
         if (d->id == id) {
-          log::warn("balancer", "port ", port, " still had ", i->second.in_flight,
-                    " requests in flight at the drain timeout");
+          log::warn("balancer", "requests still in flight at the drain timeout",
+                    {{"port", port}, {"in_flight", i->second.in_flight}});
           d->promise.deliver(false);
           drains.erase(d);
           return;

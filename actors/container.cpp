@@ -1,7 +1,7 @@
 // The CONTAINER actor's handlers: launch, stop, kill — each a few runtime calls.
 #include "actors/container.hpp"
 
-#include "runtime/log.hpp"
+#include "log/log.hpp"
 
 #include <caf/all.hpp>
 
@@ -13,12 +13,23 @@ namespace {
 
 using self_ptr = metered_pointer<container_actor, container_state>;
 
+/// Container actors log as `container:<port>`, one source per slot.
+log::source log_source(const container_state& st) {
+  return {"container", st.spec.port};
+}
+
+/// The first 12 characters of a container id, as `docker ps` shows it.
+std::string_view short_id(const std::string& id) {
+  return std::string_view{id}.substr(0, 12);
+}
+
 /// Creates the container, clearing away a leftover of the same name once: a
 /// container of an earlier incarnation whose removal failed (daemon down).
 result<std::string> create(container_state& st) {
   auto created = st.runtime->create(st.spec);
   if (!created && created.error().code == runtime_errc::name_conflict) {
-    log::warn("container", st.spec.name, ": a container of that name exists; removing it");
+    log::warn(log_source(st), "a container of that name exists; removing it",
+              {{"name", st.spec.name}});
     if (auto removed = st.runtime->remove(st.spec.name, true); !removed)
       return removed.error();
     created = st.runtime->create(st.spec);
@@ -86,9 +97,11 @@ container_actor::behavior_type container(self_ptr self, container_listener_actor
     [=](atom::stop) {
       auto& st = self->state;
       if (auto stopped = st.runtime->stop(st.id, st.spec.stop_timeout); !stopped)
-        log::warn("container", st.spec.name, ": stop failed: ", stopped.error().message);
+        log::warn(log_source(st), "stop failed",
+                  {{"container", short_id(st.id)}, {"error", stopped.error().message}});
       if (auto removed = st.runtime->remove(st.id, true); !removed)
-        log::error("container", st.spec.name, ": remove failed: ", removed.error().message);
+        log::error(log_source(st), "remove failed",
+                   {{"container", short_id(st.id)}, {"error", removed.error().message}});
       self->quit();
     },
     // Failed: no grace. The name goes first: the engine takes ~200 ms to
@@ -101,10 +114,11 @@ container_actor::behavior_type container(self_ptr self, container_listener_actor
       if (auto renamed = st.runtime->rename(st.id, parting_name); renamed)
         self->send(st.listener, atom::released_v, st.spec.port);
       else
-        log::debug("container", st.spec.name, ": rename failed (", renamed.error().message,
-                   "); the replacement waits for the removal");
+        log::debug(log_source(st), "rename failed; the replacement waits for the removal",
+                   {{"container", short_id(st.id)}, {"error", renamed.error().message}});
       if (auto removed = st.runtime->remove(st.id, true); !removed)
-        log::error("container", st.spec.name, ": remove failed: ", removed.error().message);
+        log::error(log_source(st), "remove failed",
+                   {{"container", short_id(st.id)}, {"error", removed.error().message}});
       self->quit();
     },
   };

@@ -1,7 +1,7 @@
 // The HEALTH CHECKER's handlers: two ticks, watch/unwatch/recheck, results.
 #include "actors/health_checker.hpp"
 
-#include "runtime/log.hpp"
+#include "log/log.hpp"
 
 #include <caf/all.hpp>
 
@@ -151,7 +151,7 @@ health_checker_actor::behavior_type health_checker(self_ptr self, health_listene
       target.last_at_ms = unix_ms();
       bool passed = result.passed;
       if (!passed) {
-        log::debug("health", "port ", port, ": probe failed: ", result.reason);
+        log::debug("health_checker", "probe failed", {{"port", port}, {"reason", result.reason}});
         target.last_reason = std::move(result.reason);
       }
       switch (target.track.record(passed, st.settings.healthy_after,

@@ -1,7 +1,7 @@
 // The SCALER's handlers: window ticks and the decision per window.
 #include "actors/scaler.hpp"
 
-#include "runtime/log.hpp"
+#include "log/log.hpp"
 
 #include <caf/all.hpp>
 
@@ -40,12 +40,12 @@ void decide(self_ptr self, uint64_t requests) {
                    requests, unix_ms()};
   ++counters.decisions[{counters.last.direction, counters.last.reason}];
   if (target == st.current) {
-    log::info("scaler", "window closed: ", requests, " requests -> ", wanted,
-              " wanted, pool stays at ", st.current);
+    log::info("scaler", "window closed; the pool stays",
+              {{"requests", requests}, {"wanted", wanted}, {"size", st.current}});
     return;
   }
-  log::info("scaler", "window closed: ", requests, " requests -> ", wanted,
-            " wanted, scaling ", st.current, " -> ", target);
+  log::info("scaler", "window closed; scaling",
+            {{"requests", requests}, {"wanted", wanted}, {"from", st.current}, {"to", target}});
   st.current = target;
   // The supervisor's own answer is the truth: it clamps too.
   self->request(st.listener, caf::infinite, atom::scale_v, target)

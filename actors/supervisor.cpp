@@ -6,7 +6,7 @@
 #include "actors/health_checker.hpp"
 #include "actors/scaler.hpp"
 #include "actors/slot_policy.hpp"
-#include "runtime/log.hpp"
+#include "log/log.hpp"
 
 #include <caf/all.hpp>
 
@@ -52,10 +52,6 @@ using self_ptr = metered_pointer<supervisor_actor, supervisor_state>;
 int64_t unix_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
-std::string container_name(const supervisor_state& st, uint16_t port) {
-  return st.cfg.pool.name + "-" + std::to_string(port);
 }
 
 std::string short_id(const std::string& id) {
@@ -123,8 +119,8 @@ void fail_slot(self_ptr self, uint16_t port, const std::string& reason) {
   auto& s = st.slots[port];
   s.last_error = reason;
   note(st, "killed", port, s.container_id, reason);
-  log::warn("supervisor", container_name(st, port), " failed: ", reason,
-            s.leaving ? "" : "; replacing it");
+  log::warn("supervisor", s.leaving ? "failed while leaving the pool" : "failed; replacing it",
+            {{"port", port}, {"container", short_id(s.container_id)}, {"reason", reason}});
   // Routing stops first, so no request goes to a container being killed.
   self->send(st.balancer, atom::down_v, port);
   self->send(st.health, atom::unwatch_v, port);
@@ -154,7 +150,7 @@ void retire(self_ptr self, uint16_t port) {
     case slot_phase::ready:
     case slot_phase::checking: {
       enter(s, slot_phase::draining);
-      log::info("supervisor", "draining ", container_name(st, port));
+      log::info("supervisor", "draining", {{"port", port}});
       auto generation = s.generation;
       auto timeout = caf::timespan{st.cfg.scaling.drain_timeout};
       self->request(st.balancer, caf::infinite, atom::drain_v, port, timeout)
@@ -164,8 +160,8 @@ void retire(self_ptr self, uint16_t port) {
           if (i == st.slots.end() || i->second.generation != generation || !i->second.leaving
               || i->second.phase != slot_phase::draining)
             return; // revived, failed or gone meanwhile
-          log::info("supervisor", container_name(st, port),
-                    drained ? " drained; stopping it" : " drain timed out; stopping it");
+          log::info("supervisor", drained ? "drained; stopping it" : "drain timed out; stopping it",
+                    {{"port", port}});
           self->send(st.health, atom::unwatch_v, port);
           enter(i->second, slot_phase::stopping);
           self->send(i->second.actor, atom::stop_v);
@@ -198,13 +194,13 @@ void reconcile(self_ptr self) {
         s.leaving = false;
         enter(s, slot_phase::ready);
         self->send(st.balancer, atom::up_v, port);
-        log::info("supervisor", "keeping ", container_name(st, port), " after all");
+        log::info("supervisor", "keeping a draining container after all", {{"port", port}});
         --missing;
       }
     }
     for (auto port : free_ports(taken, st.cfg.pool.start_port, st.cfg.pool.max_containers,
                                 missing)) {
-      log::info("supervisor", "starting ", container_name(st, port));
+      log::info("supervisor", "starting", {{"port", port}});
       launch(self, port);
     }
   } else if (members.size() > st.desired) {
@@ -232,7 +228,7 @@ void on_slot_released(self_ptr self, uint16_t port) {
   auto& s = st.slots.at(port);
   if (st.shutting_down || s.leaving) {
     if (!st.shutting_down)
-      log::info("supervisor", container_name(st, port), " left the pool");
+      log::info("supervisor", "left the pool", {{"port", port}});
     st.slots.erase(port);
     finish_shutdown_if_done(self);
     return;
@@ -250,9 +246,11 @@ void on_slot_released(self_ptr self, uint16_t port) {
     launch(self, port, true);
     return;
   }
-  log::warn("supervisor", container_name(st, port), " failed ", s.streak,
-            " times in a row without becoming ready (last: ", s.last_error,
-            "); next attempt in ", delay.count(), " ms");
+  log::warn("supervisor", "failing without becoming ready; backing off",
+            {{"port", port},
+             {"streak", s.streak},
+             {"last_error", s.last_error},
+             {"next_attempt_ms", delay.count()}});
   s.generation = st.next_generation++;
   enter(s, slot_phase::waiting);
   self->delayed_send(self, delay, atom::restart_v, port, s.generation);
@@ -360,7 +358,7 @@ supervisor_actor::behavior_type supervisor(self_ptr self, supervisor_config cfg,
         return;
       i->second.last_error = reason;
       note(st, "start_failed", port, "", reason);
-      log::warn("supervisor", container_name(st, port), " could not start: ", reason);
+      log::warn("supervisor", "could not start", {{"port", port}, {"reason", reason}});
     },
     // -- from the health checker ---------------------------------------------------
     [=](atom::healthy, uint16_t port, const std::string& id) {
@@ -375,10 +373,11 @@ supervisor_actor::behavior_type supervisor(self_ptr self, supervisor_config cfg,
         self->clock().now() - s.launched_at);
       if (s.phase == slot_phase::starting) {
         note(st, "ready", port, id, std::to_string(took.count()) + " ms after launch");
-        log::info("supervisor", container_name(st, port), " ready (container ",
-                  short_id(id), ", ", took.count(), " ms after launch)");
-      } else
-        log::info("supervisor", container_name(st, port), " passed its re-check");
+        log::info("supervisor", "ready",
+                  {{"port", port}, {"container", short_id(id)}, {"took_ms", took.count()}});
+      } else {
+        log::info("supervisor", "passed its re-check", {{"port", port}});
+      }
       s.streak = 0;
       enter(s, slot_phase::ready);
       self->send(st.balancer, atom::up_v, port);
@@ -449,8 +448,7 @@ supervisor_actor::behavior_type supervisor(self_ptr self, supervisor_config cfg,
         if (s.phase == slot_phase::waiting && !s.leaving && !st.shutting_down)
           waiting.push_back(port);
       for (auto port : waiting) {
-        log::info("supervisor", "the Docker daemon answers: starting ",
-                  container_name(st, port), " again now");
+        log::info("supervisor", "the Docker daemon answers: starting again now", {{"port", port}});
         launch(self, port, true);
       }
     },
@@ -474,7 +472,7 @@ supervisor_actor::behavior_type supervisor(self_ptr self, supervisor_config cfg,
       if (st.shutting_down || i == st.slots.end() || i->second.generation != generation
           || i->second.phase != slot_phase::waiting)
         return;
-      log::info("supervisor", "starting ", container_name(st, port), " again");
+      log::info("supervisor", "starting again", {{"port", port}});
       launch(self, port, true);
     },
     // -- from the app --------------------------------------------------------------------
@@ -487,8 +485,8 @@ supervisor_actor::behavior_type supervisor(self_ptr self, supervisor_config cfg,
       auto& st = self->state;
       st.shutting_down = true;
       bool keep = st.cfg.pool.on_exit == exit_policy::keep;
-      log::info("supervisor", keep ? "leaving " : "removing ", st.slots.size(),
-                " containers of pool ", st.cfg.pool.name);
+      log::info("supervisor", keep ? "leaving the containers running" : "removing the containers",
+                {{"pool", st.cfg.pool.name}, {"containers", st.slots.size()}});
       for (auto i = st.slots.begin(); i != st.slots.end();) {
         auto port = i->first;
         auto& s = i->second;

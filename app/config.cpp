@@ -311,6 +311,15 @@ const std::vector<key_spec>& schema() {
                             + "\")"};
        return std::nullopt;
      }},
+    {"log", "format",
+     [](const toml::node& node, config& cfg) -> std::optional<value_error> {
+       auto text = node.value<std::string>();
+       if (!node.is_string() || !text)
+         return wrong_type(node, "\"text\" or \"json\"");
+       if (!log::parse_format(*text, cfg.log_format))
+         return value_error{"must be \"text\" or \"json\" (got \"" + *text + "\")"};
+       return std::nullopt;
+     }},
   };
   return keys;
 }

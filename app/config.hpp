@@ -3,8 +3,8 @@
 #pragma once
 
 #include "actors/settings.hpp"
+#include "log/log.hpp"
 #include "proxy/settings.hpp"
-#include "runtime/log.hpp"
 
 #include <cstdint>
 #include <string>
@@ -28,7 +28,9 @@ struct config {
   restart_settings restart;
   scaling_settings scaling;
   docker_settings docker;
+  /// [log] level and format.
   log::level log_level = log::level::info;
+  log::format log_format = log::format::text;
 };
 
 /// Why a config file was rejected, and where.

@@ -6,13 +6,13 @@
 #include "app/cli.hpp"
 #include "app/config.hpp"
 #include "app/preflight.hpp"
+#include "log/log.hpp"
 #include "proxy/admin_server.hpp"
 #include "proxy/balancer_client.hpp"
 #include "proxy/proxy_server.hpp"
 #include "runtime/docker_runtime.hpp"
 #include "runtime/event_feed.hpp"
 #include "runtime/http_prober.hpp"
-#include "runtime/log.hpp"
 
 #include <caf/all.hpp>
 
@@ -61,7 +61,8 @@ void exit_on_second_signal(sigset_t signals) {
     int sig = 0;
     sigwait(&signals, &sig);
     log::warn("corral", "second signal: exiting now; containers may be left behind "
-                        "(the next start removes them)");
+                        "(the next start removes them)",
+              {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
     std::_Exit(130);
   }}.detach();
 }
@@ -78,8 +79,8 @@ int run(const config& cfg, sigset_t signals, std::shared_ptr<docker_runtime> run
   if (auto removed = remove_leftovers(*runtime, cfg.pool.name); !removed)
     return fail(exit_unusable, removed.error().message);
   else if (*removed > 0)
-    log::info("corral", "removed ", *removed, " container(s) an earlier run of pool ",
-              cfg.pool.name, " left behind");
+    log::info("corral", "removed containers an earlier run left behind",
+              {{"pool", cfg.pool.name}, {"containers", *removed}});
 
   caf::actor_system_config actor_cfg;
   // Work sharing wakes a worker at once; the default work-stealing policy
@@ -157,14 +158,18 @@ int run(const config& cfg, sigset_t signals, std::shared_ptr<docker_runtime> run
   }
 
   if (!startup_error) {
-    log::info("corral", "proxy on ", cfg.proxy.listen.host, ":", proxy.port(), ", admin on ",
-              cfg.admin.listen.host, ":", admin.port(), "; pool ", cfg.pool.name, " of ",
-              cfg.pool.image, " from port ", cfg.pool.start_port, " (", cfg.pool.min_containers,
-              " to ", cfg.pool.max_containers, " containers)");
+    log::info("corral", "running",
+              {{"proxy", cfg.proxy.listen.host + ":" + std::to_string(proxy.port())},
+               {"admin", cfg.admin.listen.host + ":" + std::to_string(admin.port())},
+               {"pool", cfg.pool.name},
+               {"image", cfg.pool.image},
+               {"start_port", cfg.pool.start_port},
+               {"min_containers", cfg.pool.min_containers},
+               {"max_containers", cfg.pool.max_containers}});
     int sig = 0;
     sigwait(&signals, &sig);
-    log::info("corral", sig == SIGINT ? "SIGINT" : "SIGTERM",
-              ": finishing requests in flight, then removing the pool");
+    log::info("corral", "finishing requests in flight, then removing the pool",
+              {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
     exit_on_second_signal(signals);
   }
 
@@ -180,8 +185,8 @@ int run(const config& cfg, sigset_t signals, std::shared_ptr<docker_runtime> run
     self->request(sup, grace, atom::shutdown_v)
       .receive([](bool) {},
                [&](caf::error& err) {
-                 log::error("corral", "the pool did not stop in time (", sys.render(err),
-                            "); containers may be left behind");
+                 log::error("corral", "the pool did not stop in time; containers may be left behind",
+                            {{"error", sys.render(err)}});
                });
   }
   // 3. the actors, then (on return) the io side and the system.
@@ -222,6 +227,7 @@ int corral_main(int argc, char** argv) {
     return exit_ok;
   }
   log::set_level(cfg.log_level);
+  log::set_format(cfg.log_format);
   auto signals = block_shutdown_signals();
 
   // Preflight: each problem is one line and nothing was created yet.

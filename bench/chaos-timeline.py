@@ -4,7 +4,8 @@
 usage: bench/chaos-timeline.py LOG_DIR...   (the directories bench/chaos.sh names at its end)
 
 Reads chaos.out (chaos's JSON line: each fault's start, detection and
-replacement time), chaos.log (the wall-clock time chaos counts from) and
+replacement time), chaos.log (the wall-clock time chaos counts from: the
+origin_unix_ms field of its first progress line) and
 events.log (docker events of the pool, engine clock in ns). Both clocks are
 this host's, so they line up to within a millisecond. For every kill it
 prints, in ms from the SIGKILL: corral's `rename` of the dead container (to
@@ -29,14 +30,17 @@ MARKS = ("rename", "die", "create", "start", "destroy", "ready")
 def load(run: Path):
     result = json.loads(next(l for l in (run / "chaos.out").read_text().splitlines()
                               if l.startswith("{")))
-    origin = re.search(r"count from unix time (\d+) ms", (run / "chaos.log").read_text())
+    # Text (origin_unix_ms=N) or JSON ("origin_unix_ms":N) lines of corral's
+    # logger; older runs wrote "count from unix time N ms".
+    origin = re.search(r'origin_unix_ms"?[=:](\d+)|count from unix time (\d+) ms',
+                       (run / "chaos.log").read_text())
     if not origin:
         sys.exit(f"{run}/chaos.log has no origin line: chaos too old")
     events = []
     for line in (run / "events.log").read_text().splitlines():
         ns, action, name, cid = line.split()[:4]
         events.append((int(ns) / 1e6, action, name, cid))
-    return result, int(origin.group(1)), sorted(events)
+    return result, int(origin.group(1) or origin.group(2)), sorted(events)
 
 
 def first(events, after_ms, action, name=None, cid=None, not_cid=None):

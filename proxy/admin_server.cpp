@@ -1,8 +1,8 @@
 // The admin endpoint: a small HTTP server that hands GET paths to the app.
 #include "proxy/admin_server.hpp"
 
+#include "log/log.hpp"
 #include "proxy/listener.hpp"
-#include "runtime/log.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -110,7 +110,8 @@ private:
       return respond(413, "text/plain; charset=utf-8", "body too large\n");
     }
     if (ec) {
-      log::debug("admin", "read: ", ec.message());
+      if (log::enabled(log::level::debug))
+        log::debug("admin", "read failed", {{"error", ec.message()}});
       if (ec.category() == http::make_error_code(http::error::bad_method)
                              .category()
           && ec != http::error::partial_message) {
@@ -146,7 +147,7 @@ private:
         r->answer(status, std::move(content_type), std::move(body));
       });
     } catch (const std::exception& e) {
-      log::error("admin", "handler for ", path, " threw: ", e.what());
+      log::error("admin", "handler threw", {{"path", path}, {"error", e.what()}});
       on_answer(seq_, 500, "text/plain; charset=utf-8", "internal error\n");
     }
   }
@@ -235,7 +236,7 @@ struct admin_server::impl {
         std::make_shared<admin_session>(std::move(socket), ioc, handler)
           ->run();
       else
-        log::warn("admin", "accept: ", ec.message());
+        log::warn("admin", "accept failed", {{"error", ec.message()}});
       do_accept();
     });
   }
@@ -261,7 +262,7 @@ void admin_server::start() {
   st.do_accept();
   st.thread = std::thread([ioc = st.ioc] { ioc->run(); });
   st.running = true;
-  log::info("admin", "listening on ", st.settings.listen.host, ":", st.port);
+  log::info("admin", "listening", {{"host", st.settings.listen.host}, {"port", st.port}});
 }
 
 void admin_server::shutdown() {

@@ -3,7 +3,7 @@
 #include "proxy/balancer_client.hpp"
 
 #include "actors/actors.hpp"
-#include "runtime/log.hpp"
+#include "log/log.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -59,8 +59,8 @@ public:
     // Swap first: on_port may queue new waiters (or reports) right away.
     answering_.swap(in_flight_);
     if (!ports.empty() && ports.size() != answering_.size())
-      log::warn("proxy", "balancer answered ", ports.size(), " ports for ",
-                answering_.size(), " requests");
+      log::warn("proxy", "the balancer answered a different number of ports than asked for",
+                {{"ports", ports.size()}, {"requests", answering_.size()}});
     // One clock read for the whole batch: every session of it got its port
     // now, each after waiting since it asked.
     auto now = clock_type::now();

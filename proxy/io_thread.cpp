@@ -1,7 +1,7 @@
 // One io thread of the front end: run loop, idle sweep and graceful stop.
 #include "proxy/io_thread.hpp"
 
-#include "runtime/log.hpp"
+#include "log/log.hpp"
 
 #include <boost/asio/post.hpp>
 
@@ -72,7 +72,7 @@ void io_thread::run() {
       break;
     } catch (const std::exception& e) {
       // A handler threw: log it and keep serving the other connections.
-      log::error("proxy", "io thread ", index_, ": ", e.what());
+      log::error("proxy", "an io handler threw", {{"thread", index_}, {"error", e.what()}});
     }
   }
   // Out of work: no session is left. Whatever the thread owns dies here, on
@@ -114,8 +114,8 @@ void io_thread::on_begin_shutdown() {
 }
 
 void io_thread::on_shutdown_timeout() {
-  log::warn("proxy", "io thread ", index_,
-            ": closing requests still busy after the shutdown timeout");
+  log::warn("proxy", "closing requests still busy after the shutdown timeout",
+            {{"thread", index_}});
   for (auto i = sessions_.begin(); i != sessions_.end();) {
     auto& session = *i++;
     session.force_close();

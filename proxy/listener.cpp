@@ -1,9 +1,9 @@
 // Accepts client connections and spreads them over the io threads.
 #include "proxy/listener.hpp"
 
+#include "log/log.hpp"
 #include "proxy/io_thread.hpp"
 #include "proxy/session.hpp"
-#include "runtime/log.hpp"
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
@@ -106,7 +106,7 @@ void listener::on_accept(boost::system::error_code ec,
   if (stopped_ || ec == net::error::operation_aborted)
     return;
   if (ec) {
-    log::warn("proxy", "accept: ", ec.message());
+    log::warn("proxy", "accept failed", {{"error", ec.message()}});
     backoff_.expires_after(accept_backoff);
     backoff_.async_wait([self = shared_from_this()](boost::system::error_code e) {
       if (!e)

@@ -1,9 +1,9 @@
 // The reverse proxy front end: io threads, listener, graceful shutdown.
 #include "proxy/proxy_server.hpp"
 
+#include "log/log.hpp"
 #include "proxy/io_thread.hpp"
 #include "proxy/listener.hpp"
-#include "runtime/log.hpp"
 
 #include <algorithm>
 #include <utility>
@@ -63,8 +63,8 @@ void proxy_server::start() {
   for (auto& thread : st.threads)
     thread->start();
   st.running = true;
-  log::info("proxy", "listening on ", st.settings.listen.host, ":", st.port,
-            " with ", count, " io thread(s)");
+  log::info("proxy", "listening",
+            {{"host", st.settings.listen.host}, {"port", st.port}, {"io_threads", count}});
 }
 
 void proxy_server::shutdown() {

@@ -2,9 +2,9 @@
 // forward it over a pooled keep-alive connection, relay the answer; repeat.
 #include "proxy/session.hpp"
 
+#include "log/log.hpp"
 #include "proxy/http_rules.hpp"
 #include "proxy/io_thread.hpp"
-#include "runtime/log.hpp"
 
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -51,9 +51,11 @@ constexpr auto linger_timeout = std::chrono::seconds(2);
 constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
 
 /// Logs an error of one connection. Beast's examples print them; a proxy
-/// sees them all day (clients vanish, backends restart), so only at debug.
+/// sees them all day (clients vanish, backends restart), so only at debug,
+/// and the error's text is not even built unless debug is on.
 void fail(beast::error_code ec, const char* what) {
-  log::debug("proxy", what, ": ", ec.message());
+  if (log::enabled(log::level::debug))
+    log::debug("proxy", what, {{"error", ec.message()}});
 }
 
 /// The memory a session needs only while it talks to a backend: what it
@@ -430,8 +432,12 @@ void session::on_read_response_header(beast::error_code ec, std::size_t) {
 }
 
 void session::fail_attempt(failure_point point, beast::error_code ec) {
-  log::debug("proxy", "backend 127.0.0.1:", *port_, ": ", to_string(point),
-             " (", ec.message(), "), attempt ", attempts_);
+  if (log::enabled(log::level::debug))
+    log::debug("proxy", "backend attempt failed",
+               {{"port", *port_},
+                {"point", to_string(point)},
+                {"error", ec.message()},
+                {"attempt", attempts_}});
   release_backend(false);
   // Report first, so a failed port has left the rotation before the retry
   // asks for the next one.
@@ -539,8 +545,8 @@ void session::on_write_response(beast::error_code ec, std::size_t) {
 }
 
 void session::fail_relay(beast::error_code ec) {
-  log::debug("proxy", "backend 127.0.0.1:", *port_,
-             ": response broke: ", ec.message());
+  if (log::enabled(log::level::debug))
+    log::debug("proxy", "backend response broke", {{"port", *port_}, {"error", ec.message()}});
   release_backend(false);
   settle_port(false);
   // Part of the answer is out: the only honest signal left is to close.

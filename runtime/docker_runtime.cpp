@@ -2,8 +2,8 @@
 // call; the bodies are built and parsed by docker_api.
 #include "runtime/docker_runtime.hpp"
 
+#include "log/log.hpp"
 #include "runtime/docker_api.hpp"
-#include "runtime/log.hpp"
 
 #include <curl/curl.h>
 
@@ -29,7 +29,8 @@ constexpr auto event_poll_interval = 50ms;
 // is not the events protocol.
 constexpr size_t max_event_line = 1 << 20;
 
-constexpr std::string_view log_component = "docker";
+// The stream's lines are the events feed's input: its lines carry its name.
+constexpr std::string_view log_component = "events";
 
 // curl_global_init is not thread-safe: run it once, before the first handle,
 // under the guarantee of a function-local static.
@@ -239,7 +240,7 @@ dispatch_lines(event_stream& stream,
     if (!event) {
       // One odd line must not cost the whole stream: the next resync heals
       // whatever this event would have told.
-      log::warn(log_component, "skipping an event: ", event.error().message);
+      log::warn(log_component, "skipping an event", {{"error", event.error().message}});
       continue;
     }
     if (on_event)

@@ -1,7 +1,7 @@
 // event_feed: the reconnect loop around watch_events, with backoff and resync.
 #include "runtime/event_feed.hpp"
 
-#include "runtime/log.hpp"
+#include "log/log.hpp"
 
 #include <algorithm>
 #include <utility>
@@ -16,6 +16,7 @@ using clock_type = std::chrono::steady_clock;
 constexpr auto initial_backoff = 100ms;
 constexpr auto max_backoff = 5000ms;
 
+/// The events feed logs as itself, a part of corral that is not an actor.
 constexpr std::string_view log_component = "events";
 
 long long millis_since(clock_type::time_point since) {
@@ -96,14 +97,14 @@ void event_feed::run() {
       }
       backoff = initial_backoff;
       if (in_outage) {
-        log::info(log_component, "the Docker event stream is back after ",
-                  millis_since(outage_start), " ms and ", failed_attempts,
-                  " failed attempts; resyncing ", containers->size(),
-                  " container(s)");
+        log::info(log_component, "the Docker event stream is back; resyncing",
+                  {{"outage_ms", millis_since(outage_start)},
+                   {"failed_attempts", failed_attempts},
+                   {"containers", containers->size()}});
         in_outage = false;
       } else {
-        log::debug(log_component, "watching container events; resyncing ",
-                   containers->size(), " container(s)");
+        log::debug(log_component, "watching container events; resyncing",
+                   {{"containers", containers->size()}});
       }
       if (on_resync_)
         on_resync_(std::move(*containers));
@@ -126,10 +127,10 @@ void event_feed::run() {
       in_outage = true;
       outage_start = clock_type::now();
       failed_attempts = 0;
-      log::warn(log_component, why,
-                "; reconnecting with backoff (100 ms doubling to 5 s)");
+      log::warn(log_component, "no Docker event stream; reconnecting with backoff",
+                {{"reason", why}, {"backoff", "100 ms doubling to 5 s"}});
     } else {
-      log::debug(log_component, "still no event stream: ", why);
+      log::debug(log_component, "still no event stream", {{"reason", why}});
     }
     ++failed_attempts;
     if (!wait_before_retry(backoff))

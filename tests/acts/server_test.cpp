@@ -34,8 +34,10 @@ TEST_F(acts_server_test, health_is_200_over_http) {
 }
 
 TEST_F(acts_server_test, start_is_logged_in_one_line) {
-  EXPECT_NE(server.process().output().find("listening on http://127.0.0.1:" + std::to_string(server.port())),
-            std::string::npos);
+  EXPECT_NE(server.process().output().find(" acts             listening url=http://127.0.0.1:"
+                                           + std::to_string(server.port()) + " "),
+            std::string::npos)
+    << server.process().output();
 }
 
 TEST_F(acts_server_test, crash_turns_every_answer_into_500_while_the_process_runs) {

@@ -131,12 +131,12 @@ TEST(fault, slot_whose_process_exits_at_once_backs_off_while_others_serve) {
   load_generator load{ports.proxy_url("/"), 1, 5ms};
   // The backoff grows: 200 ms, 400 ms, 800 ms, 1600 ms, then capped at 2 s.
   EXPECT_TRUE(wait_until(20s, [&] {
-    return corral.log().find("next attempt in 2000 ms") != std::string::npos;
+    return corral.log().find(" next_attempt_ms=2000\n") != std::string::npos;
   })) << corral.log();
   auto log = corral.log();
   std::vector<size_t> at;
   for (auto delay : {"200", "400", "800", "1600", "2000"}) {
-    auto pos = log.find(std::string{"next attempt in "} + delay + " ms");
+    auto pos = log.find(std::string{" next_attempt_ms="} + delay + "\n");
     EXPECT_NE(pos, std::string::npos) << delay;
     at.push_back(pos);
   }

@@ -39,12 +39,15 @@ TEST(scaling, busy_window_grows_the_pool_and_a_quiet_one_drains_it_highest_first
 
   // Highest first: the third container was drained before the second.
   auto log = corral.log();
-  auto third = log.find("draining " + pool + "-" + std::to_string(p + 2));
-  auto second = log.find("draining " + pool + "-" + std::to_string(p + 1));
+  auto draining = [&](uint16_t port) {
+    return log.find(" supervisor       draining port=" + std::to_string(port) + "\n");
+  };
+  auto third = draining(p + 2);
+  auto second = draining(p + 1);
   ASSERT_NE(third, std::string::npos) << log;
   ASSERT_NE(second, std::string::npos) << log;
   EXPECT_LT(third, second);
-  EXPECT_EQ(log.find("draining " + pool + "-" + std::to_string(p) + "\n"), std::string::npos);
+  EXPECT_EQ(draining(p), std::string::npos);
   EXPECT_EQ(corral.stop(), 0);
 }
 

@@ -296,7 +296,7 @@ TEST(event_feed_test, outage_backs_off_exponentially_logs_once_and_resyncs) {
   // One warning for the whole outage, one line when it is over.
   EXPECT_EQ(count_lines_with(logged, " warn "), 1u) << logged;
   EXPECT_EQ(count_lines_with(logged, "event stream is back"), 1u) << logged;
-  EXPECT_EQ(count_lines_with(logged, "and 3 failed attempts"), 1u) << logged;
+  EXPECT_EQ(count_lines_with(logged, " failed_attempts=3 "), 1u) << logged;
 }
 
 TEST(event_feed_test, lost_stream_reconnects_resyncs_and_resets_the_backoff) {

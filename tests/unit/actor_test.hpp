@@ -4,8 +4,8 @@
 #pragma once
 
 #include "actors/metered_actor.hpp"
+#include "log/log.hpp"
 #include "metrics/actor_census.hpp"
-#include "runtime/log.hpp"
 
 #include <caf/all.hpp>
 #include <caf/scheduler/test_coordinator.hpp>

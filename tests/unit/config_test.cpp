@@ -51,6 +51,8 @@ TEST(config, empty_file_gives_the_defaults) {
   EXPECT_EQ(cfg.scaling.requests_per_container, 20u);
   EXPECT_EQ(cfg.scaling.start, scaling_start::first_request);
   EXPECT_EQ(cfg.docker.socket, "/var/run/docker.sock");
+  EXPECT_EQ(cfg.log_level, log::level::info);
+  EXPECT_EQ(cfg.log_format, log::format::text);
 }
 
 // The shipped file documents every key with its default: parsing it must
@@ -99,6 +101,7 @@ TEST(config, shipped_corral_toml_is_valid_and_matches_the_defaults) {
   EXPECT_EQ(cfg.scaling.max_step, defaults.scaling.max_step);
   EXPECT_EQ(cfg.docker.socket, defaults.docker.socket);
   EXPECT_EQ(cfg.log_level, defaults.log_level);
+  EXPECT_EQ(cfg.log_format, defaults.log_format);
 }
 
 TEST(config, every_section_is_read) {
@@ -140,6 +143,7 @@ max_step = 1
 socket = "/tmp/docker.sock"
 [log]
 level = "debug"
+format = "json"
 )");
   EXPECT_EQ(cfg.proxy.listen.port, 18080);
   EXPECT_EQ(cfg.proxy.max_body, 1u << 20);
@@ -169,6 +173,25 @@ level = "debug"
   EXPECT_EQ(cfg.scaling.max_step, 1u);
   EXPECT_EQ(cfg.docker.socket, "/tmp/docker.sock");
   EXPECT_EQ(cfg.log_level, log::level::debug);
+  EXPECT_EQ(cfg.log_format, log::format::json);
+}
+
+TEST(config, log_format_is_text_or_json) {
+  EXPECT_EQ(parse_ok("[log]\nformat = \"text\"\n").log_format, log::format::text);
+  EXPECT_EQ(parse_ok("[log]\nformat = \"json\"\n").log_format, log::format::json);
+}
+
+TEST(config, bad_log_format_is_named_with_its_position) {
+  auto err = parse_bad("[log]\nlevel = \"warn\"\nformat = \"logfmt\"\n");
+  EXPECT_EQ(err.render(),
+            "test.toml:3:10: [log] format: must be \"text\" or \"json\" (got \"logfmt\")");
+  err = parse_bad("[log]\n  format = \"JSON\"\n");
+  EXPECT_EQ(err.key, "[log] format");
+  EXPECT_EQ(err.line, 2u);
+  EXPECT_EQ(err.column, 12u);
+  err = parse_bad("[log]\nformat = 1\n");
+  EXPECT_EQ(err.key, "[log] format");
+  EXPECT_EQ(err.message, "expected \"text\" or \"json\", got an integer");
 }
 
 TEST(config, syntax_error_names_file_line_and_column) {

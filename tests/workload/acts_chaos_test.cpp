@@ -207,7 +207,7 @@ TEST(acts_chaos, acknowledged_uploads_survive_a_kill_every_two_seconds) {
   ASSERT_TRUE(chaos.started());
   // The loader starts when the faults do (chaos warms its load up first).
   ASSERT_TRUE(wait_until(10s, [&] {
-    return chaos.output().find("faults for") != std::string::npos;
+    return chaos.output().find(" chaos            load started") != std::string::npos;
   })) << chaos.output();
 #else
   container_killer chaos{pool.corral(), kill_every};

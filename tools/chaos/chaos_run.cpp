@@ -2,9 +2,10 @@
 #include "tools/chaos/chaos_run.hpp"
 
 #include "app/units.hpp"
+#include "log/log.hpp"
 #include "runtime/docker_runtime.hpp"
 #include "tools/chaos/injector.hpp"
-#include "tools/chaos/run_log.hpp"
+#include "tools/chaos/run_clock.hpp"
 #include "tools/chaos/status_monitor.hpp"
 #include "tools/common/clock.hpp"
 #include "tools/common/http_client.hpp"
@@ -111,7 +112,7 @@ chaos_report report_of(const chaos_options& o, uint64_t seed) {
 }
 
 /// Adds what the load saw to `r`, its times relative to the run's origin.
-void add_load(chaos_report& r, http::load_counts counts, const run_log& log) {
+void add_load(chaos_report& r, http::load_counts counts, const run_clock& run) {
   r.sent = counts.sent;
   r.ok = counts.ok;
   r.failures = counts.failures;
@@ -121,21 +122,21 @@ void add_load(chaos_report& r, http::load_counts counts, const run_log& log) {
             });
   for (auto& e : counts.events)
     r.failure_log.push_back(
-      {log.ms_since_origin(e.sent), log.ms_since_origin(e.ended), e.kind, e.detail});
+      {run.ms_since_origin(e.sent), run.ms_since_origin(e.ended), e.kind, e.detail});
 }
 
 } // namespace
 
-run_outcome run_chaos(const chaos_options& o, std::ostream& out,
-                      const std::atomic<bool>& interrupted) {
-  run_log log{out, clock::now()};
-  // The wall clock of the origin, to line the progress up with other logs
-  // (corral's, docker events) that carry wall-clock times.
-  log.say("chaos " + o.pool + ": the times in these lines count from unix time "
-          + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::system_clock::now().time_since_epoch())
-                             .count())
-          + " ms");
+run_outcome run_chaos(const chaos_options& o, const std::atomic<bool>& interrupted) {
+  run_clock run{clock::now()};
+  // The wall clock of the origin, to line the report's times up with other
+  // logs (corral's, docker events): bench/chaos-timeline.py reads it here.
+  log::info("chaos", "started; t counts seconds from origin_unix_ms",
+            {run.elapsed(),
+             {"pool", o.pool},
+             {"origin_unix_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count()}});
   auto seed = o.seed.value_or(
     static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()));
 
@@ -160,10 +161,13 @@ run_outcome run_chaos(const chaos_options& o, std::ostream& out,
                      + o.pool + "\" (--pool)",
                    2);
 
-  status_monitor monitor{o.admin.url("/status"), o.poll_every, log};
+  status_monitor monitor{o.admin.url("/status"), o.poll_every, run};
   monitor.start();
-  log.say("waiting up to " + corral::format_duration(o.settle) + " for pool " + o.pool
-          + " to be whole (" + std::to_string(view->desired) + " ready)");
+  log::info("chaos", "waiting for the pool to be whole",
+            {run.elapsed(),
+             {"pool", o.pool},
+             {"desired", view->desired},
+             {"timeout", corral::format_duration(o.settle)}});
   if (!monitor.wait_settled(false, clock::now() + o.settle, [&] { return interrupted.load(); })) {
     if (interrupted)
       return failure("interrupted before any fault was injected");
@@ -186,10 +190,14 @@ run_outcome run_chaos(const chaos_options& o, std::ostream& out,
   load_shape.rate = o.load_rate;
   load_shape.timeout = o.request_timeout;
   http::load_generator load{std::move(load_shape)};
-  fault_injector injector{o, monitor, docker, log, seed};
-  log.say("load: " + std::to_string(o.load_threads) + " threads GET " + o.proxy.url(o.load_path)
-          + "; faults for " + corral::format_duration(o.duration) + " after a "
-          + corral::format_duration(warm_up) + " warm-up; seed " + std::to_string(seed));
+  fault_injector injector{o, monitor, docker, run, seed};
+  log::info("chaos", "load started; faults follow the warm-up",
+            {run.elapsed(),
+             {"threads", o.load_threads},
+             {"url", o.proxy.url(o.load_path)},
+             {"faults_for", corral::format_duration(o.duration)},
+             {"warm_up", corral::format_duration(warm_up)},
+             {"seed", seed}});
   // The proxy's counters from here on are the run's, the warm-up's included.
   // Read afresh: the monitor's latest /status may predate the probe above.
   auto fresh = http.get(o.admin.url("/status"), admin_timeout);
@@ -202,16 +210,22 @@ run_outcome run_chaos(const chaos_options& o, std::ostream& out,
   auto inject_stop = clock::now();
 
   // -- settle, then stop the load --------------------------------------------------
-  log.say(std::string{"fault injection "} + (interrupted ? "interrupted" : "over")
-          + "; waiting up to " + corral::format_duration(o.settle)
-          + " for every fault to be repaired and the pool to be whole");
+  log::info("chaos",
+            interrupted ? "fault injection interrupted; waiting for every fault to be repaired "
+                          "and the pool to be whole"
+                        : "fault injection over; waiting for every fault to be repaired and the "
+                          "pool to be whole",
+            {run.elapsed(), {"timeout", corral::format_duration(o.settle)}});
   bool settled = monitor.wait_settled(true, inject_stop + o.settle);
   auto settle_stop = clock::now();
-  log.say(settled ? "pool whole again" : "pool NOT whole: " + pool_state(monitor.latest()));
+  if (settled)
+    log::info("chaos", "pool whole again", {run.elapsed()});
+  else
+    log::warn("chaos", "pool NOT whole", {run.elapsed(), {"state", pool_state(monitor.latest())}});
   auto counts = load.stop();
   monitor.stop();
-  log.say("load stopped after " + std::to_string(counts.sent) + " requests, "
-          + std::to_string(counts.failed()) + " failed");
+  log::info("chaos", "load stopped",
+            {run.elapsed(), {"requests", counts.sent}, {"failed", counts.failed()}});
 
   // -- the report ------------------------------------------------------------------------
   auto r = report_of(o, seed);
@@ -219,11 +233,11 @@ run_outcome run_chaos(const chaos_options& o, std::ostream& out,
   r.settling_ms = ms_between(inject_stop, settle_stop);
   r.interrupted = interrupted;
   for (auto& f : monitor.faults())
-    r.faults.push_back({f.kind, f.port, log.ms_since_origin(f.injected), f.detection_ms(),
+    r.faults.push_back({f.kind, f.port, run.ms_since_origin(f.injected), f.detection_ms(),
                         f.replacement_ms(), f.phases_ms()});
   r.skipped = injector.skipped();
   r.injection_errors = injector.errors();
-  add_load(r, std::move(counts), log);
+  add_load(r, std::move(counts), run);
   r.status_round_trip = monitor.round_trips();
   r.status_poll_errors = monitor.poll_errors();
   std::optional<pool_view> after;

@@ -7,7 +7,6 @@
 
 #include <atomic>
 #include <optional>
-#include <ostream>
 #include <string>
 
 namespace corral::chaos {
@@ -21,9 +20,9 @@ struct run_outcome {
   int exit_code = 1;
 };
 
-/// Runs the chaos of `options`, writing progress lines to `log`. Setting
-/// `interrupted` ends fault injection early; the run still settles and reports.
-run_outcome run_chaos(const chaos_options& options, std::ostream& log,
-                      const std::atomic<bool>& interrupted);
+/// Runs the chaos of `options`, writing progress lines to stderr through
+/// corral's logger (component `chaos`). Setting `interrupted` ends fault
+/// injection early; the run still settles and reports.
+run_outcome run_chaos(const chaos_options& options, const std::atomic<bool>& interrupted);
 
 } // namespace corral::chaos

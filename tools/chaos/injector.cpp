@@ -2,7 +2,6 @@
 #include "tools/chaos/injector.hpp"
 
 #include <algorithm>
-#include <cstdio>
 
 namespace corral::chaos {
 
@@ -11,18 +10,16 @@ namespace {
 /// The crash POST goes to a healthy container on loopback: it answers at once.
 constexpr std::chrono::milliseconds crash_timeout{2000};
 
-std::string ms_since(clock::time_point from) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.0f ms",
-                std::chrono::duration<double, std::milli>(clock::now() - from).count());
-  return buf;
+int64_t ms_since(clock::time_point from) {
+  return whole_ms(std::chrono::duration<double, std::milli>(clock::now() - from).count());
 }
 
 } // namespace
 
 fault_injector::fault_injector(const chaos_options& options, status_monitor& monitor,
-                               container_runtime& runtime, run_log& log, uint64_t seed)
-  : options_(options), monitor_(monitor), runtime_(runtime), log_(log), random_(seed) {
+                               container_runtime& runtime, const run_clock& clock,
+                               uint64_t seed)
+  : options_(options), monitor_(monitor), runtime_(runtime), clock_(clock), random_(seed) {
 }
 
 std::optional<slot_view> fault_injector::pick() {
@@ -37,7 +34,7 @@ std::optional<slot_view> fault_injector::pick() {
 }
 
 injection fault_injector::fail(std::string message) {
-  log_.say(message);
+  log::warn("chaos", "injection failed", {clock_.elapsed(), {"error", message}});
   errors_.push_back(std::move(message));
   return injection::failed;
 }
@@ -46,7 +43,8 @@ injection fault_injector::kill_one() {
   auto victim = pick();
   if (!victim) {
     ++skipped_;
-    log_.say("kill skipped: no ready slot without an unrepaired fault");
+    log::info("chaos", "kill skipped: no ready slot without an unrepaired fault",
+              {clock_.elapsed()});
     return injection::skipped;
   }
   // corral's word alone does not license a SIGKILL: the container must carry
@@ -62,9 +60,11 @@ injection fault_injector::kill_one() {
   if (!known) {
     // It died or was replaced between corral's answer and Docker's.
     ++skipped_;
-    log_.say("kill skipped: container " + short_id(victim->container) + " on port "
-             + std::to_string(victim->port) + " is not a running container of pool "
-             + options_.pool + " any more");
+    log::info("chaos", "kill skipped: the container is not a running one of the pool any more",
+              {clock_.elapsed(),
+               {"port", victim->port},
+               {"container", short_id(victim->container)},
+               {"pool", options_.pool}});
     return injection::skipped;
   }
   auto t0 = clock::now();
@@ -75,9 +75,12 @@ injection fault_injector::kill_one() {
     return fail("kill on port " + std::to_string(victim->port) + " failed: "
                 + killed.error().message);
   }
-  log_.say("kill #" + std::to_string(id) + " on port " + std::to_string(victim->port)
-           + ": SIGKILL to container " + short_id(victim->container)
-           + " (the engine answered after " + ms_since(t0) + ")");
+  log::info("chaos", "kill: SIGKILL sent",
+            {clock_.elapsed(),
+             {"fault", id},
+             {"port", victim->port},
+             {"container", short_id(victim->container)},
+             {"engine_ms", ms_since(t0)}});
   return injection::done;
 }
 
@@ -85,7 +88,8 @@ injection fault_injector::crash_one() {
   auto victim = pick();
   if (!victim) {
     ++skipped_;
-    log_.say("crash skipped: no ready slot without an unrepaired fault");
+    log::info("chaos", "crash skipped: no ready slot without an unrepaired fault",
+              {clock_.elapsed()});
     return injection::skipped;
   }
   auto t0 = clock::now();
@@ -98,9 +102,12 @@ injection fault_injector::crash_one() {
                 + (answer.status == 0 ? " got no answer: " + answer.detail
                                       : " answered " + std::to_string(answer.status)));
   }
-  log_.say("crash #" + std::to_string(id) + " on port " + std::to_string(victim->port)
-           + ": POST /api/v1/_crash to container " + short_id(victim->container)
-           + " (answered after " + ms_since(t0) + ")");
+  log::info("chaos", "crash: POST /api/v1/_crash answered",
+            {clock_.elapsed(),
+             {"fault", id},
+             {"port", victim->port},
+             {"container", short_id(victim->container)},
+             {"answered_ms", ms_since(t0)}});
   return injection::done;
 }
 

@@ -4,7 +4,7 @@
 
 #include "runtime/container_runtime.hpp"
 #include "tools/chaos/options.hpp"
-#include "tools/chaos/run_log.hpp"
+#include "tools/chaos/run_clock.hpp"
 #include "tools/chaos/status_monitor.hpp"
 #include "tools/common/http_client.hpp"
 
@@ -31,7 +31,7 @@ enum class injection : uint8_t {
 class fault_injector {
 public:
   fault_injector(const chaos_options& options, status_monitor& monitor,
-                 container_runtime& runtime, run_log& log, uint64_t seed);
+                 container_runtime& runtime, const run_clock& clock, uint64_t seed);
 
   /// SIGKILLs one victim's container, after checking with Docker that the
   /// container corral names is one of the pool's (label corral.pool) and runs.
@@ -52,7 +52,7 @@ private:
   const chaos_options& options_;
   status_monitor& monitor_;
   container_runtime& runtime_;
-  run_log& log_;
+  const run_clock& clock_;
   std::mt19937_64 random_;
   http::client http_;
   uint64_t skipped_ = 0;

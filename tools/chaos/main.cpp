@@ -40,7 +40,7 @@ int main(int argc, char** argv) {
   corral::http::init(); // before any thread: curl_global_init is not thread-safe
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
-  auto outcome = run_chaos(options, std::cerr, interrupted);
+  auto outcome = run_chaos(options, interrupted);
   if (!outcome.report) {
     std::cerr << "chaos: " << outcome.error << "\n";
     return outcome.exit_code;

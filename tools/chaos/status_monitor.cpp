@@ -4,8 +4,6 @@
 #include "tools/common/clock.hpp"
 #include "tools/common/http_client.hpp"
 
-#include <cstdio>
-
 namespace corral::chaos {
 
 namespace {
@@ -14,17 +12,11 @@ namespace {
 /// it takes, yet short enough not to blind the measurement for long.
 constexpr std::chrono::milliseconds poll_timeout{2000};
 
-std::string ms_text(double ms) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.0f ms", ms);
-  return buf;
-}
-
 } // namespace
 
 status_monitor::status_monitor(std::string status_url, std::chrono::milliseconds every,
-                               run_log& log)
-  : url_(std::move(status_url)), every_(every), log_(log) {
+                               const run_clock& clock)
+  : url_(std::move(status_url)), every_(every), clock_(clock) {
 }
 
 status_monitor::~status_monitor() {
@@ -97,14 +89,16 @@ void status_monitor::run() {
     if (!view) {
       ++poll_errors_;
       if (!failing)
-        log_.say("GET " + url_ + " failed: "
-                 + (answer.status == 0  ? answer.detail
-                    : answer.status != 200 ? "status " + std::to_string(answer.status)
-                                         : std::string{"not corral's /status document"}));
+        log::warn("chaos", "GET /status failed",
+                  {clock_.elapsed(),
+                   {"url", url_},
+                   {"error", answer.status == 0     ? answer.detail
+                             : answer.status != 200 ? "status " + std::to_string(answer.status)
+                                                    : std::string{"not corral's /status document"}}});
       failing = true;
     } else {
       if (failing)
-        log_.say("GET " + url_ + " answers again");
+        log::info("chaos", "GET /status answers again", {clock_.elapsed(), {"url", url_}});
       failing = false;
       std::vector<fault_progress> progress;
       {
@@ -127,14 +121,22 @@ void status_monitor::report(const std::vector<fault_progress>& progress, const p
   for (auto& p : progress) {
     auto& f = p.snapshot;
     auto* slot = view.find(f.port);
-    std::string head = std::string{to_string(f.kind)} + " #" + std::to_string(f.id) + " on port "
-                       + std::to_string(f.port) + ": ";
     if (p.detected_now && !p.replaced_now)
-      log_.say(head + "detected after " + ms_text(*f.detection_ms()) + " (slot "
-               + (slot ? slot->state : std::string{"gone"}) + ")");
+      log::info("chaos", "fault detected",
+                {clock_.elapsed(),
+                 {"fault", f.id},
+                 {"kind", to_string(f.kind)},
+                 {"port", f.port},
+                 {"detected_ms", whole_ms(*f.detection_ms())},
+                 {"slot", slot ? std::string_view{slot->state} : std::string_view{"gone"}}});
     if (p.replaced_now)
-      log_.say(head + (p.detected_now ? "detected and " : "") + "replaced by container "
-               + short_id(f.replacement) + ", ready after " + ms_text(*f.replacement_ms()));
+      log::info("chaos", p.detected_now ? "fault detected and replaced" : "fault replaced",
+                {clock_.elapsed(),
+                 {"fault", f.id},
+                 {"kind", to_string(f.kind)},
+                 {"port", f.port},
+                 {"replacement", short_id(f.replacement)},
+                 {"ready_ms", whole_ms(*f.replacement_ms())}});
   }
 }
 

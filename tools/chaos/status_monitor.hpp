@@ -3,7 +3,7 @@
 #pragma once
 
 #include "tools/chaos/fault_tracker.hpp"
-#include "tools/chaos/run_log.hpp"
+#include "tools/chaos/run_clock.hpp"
 #include "tools/chaos/stats.hpp"
 
 #include <atomic>
@@ -23,8 +23,9 @@ namespace corral::chaos {
 /// threads see both only through these calls.
 class status_monitor {
 public:
-  /// Polls `status_url` every `every` once started; progress goes to `log`.
-  status_monitor(std::string status_url, std::chrono::milliseconds every, run_log& log);
+  /// Polls `status_url` every `every` once started; progress lines carry
+  /// the time on `clock`.
+  status_monitor(std::string status_url, std::chrono::milliseconds every, const run_clock& clock);
   /// Stops the thread if stop() was not called.
   ~status_monitor();
   status_monitor(const status_monitor&) = delete;
@@ -63,7 +64,7 @@ private:
 
   std::string url_;
   std::chrono::milliseconds every_;
-  run_log& log_;
+  const run_clock& clock_;
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> poll_errors_{0};
   std::thread thread_;

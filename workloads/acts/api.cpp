@@ -7,13 +7,15 @@
 #include <array>
 #include <optional>
 
-#include "workloads/acts/log.hpp"
+#include "log/log.hpp"
 #include "workloads/acts/page.hpp"
 #include "workloads/acts/validate.hpp"
 
 namespace json = boost::json;
 
 namespace acts {
+
+namespace log = corral::log;
 
 namespace {
 
@@ -231,13 +233,13 @@ api_response api::handle(const api_request& request) {
   try {
     return dispatch(request);
   } catch (const store_busy& e) {
-    log_line(std::string{"database busy: "} + e.what());
+    log::warn("acts", "database busy", {{"error", e.what()}});
     return error(503, "the database is busy, retry later");
   } catch (const std::exception& e) {
-    log_line(std::string{"internal error: "} + e.what());
+    log::error("acts", "internal error", {{"error", e.what()}});
     return error(500, "internal error");
   } catch (...) {
-    log_line("internal error: unknown exception");
+    log::error("acts", "internal error", {{"error", "unknown exception"}});
     return error(500, "internal error");
   }
 }
@@ -320,7 +322,7 @@ api_response api::get_health(const api_request&, const std::vector<std::string>&
 // POST /api/v1/_crash: every later request answers 500.
 api_response api::post_crash(const api_request&, const std::vector<std::string>&) {
   crashed_ = true;
-  log_line("crashed on request (POST /api/v1/_crash): answering 500 from now on");
+  log::warn("acts", "crashed on request (POST /api/v1/_crash): answering 500 from now on");
   return empty_success();
 }
 

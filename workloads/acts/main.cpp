@@ -11,8 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "log/log.hpp"
 #include "workloads/acts/api.hpp"
-#include "workloads/acts/log.hpp"
 #include "workloads/acts/server.hpp"
 #include "workloads/acts/store.hpp"
 #include "workloads/acts/validate.hpp"
@@ -20,6 +20,8 @@
 namespace net = boost::asio;
 
 namespace {
+
+namespace log = corral::log;
 
 /// Threads running the io_context. Requests that wait for the database's
 /// write lock block their thread, so a few threads keep health checks and
@@ -40,7 +42,7 @@ void run_io(net::io_context& io) {
       io.run();
       return;
     } catch (const std::exception& e) {
-      acts::log_line(std::string{"unexpected error in an io handler: "} + e.what());
+      log::error("acts", "unexpected error in an io handler", {{"error", e.what()}});
     }
   }
 }
@@ -55,7 +57,7 @@ int main() {
   auto port_text = env_or("PORT", "8000");
   auto port = acts::parse_non_negative(port_text);
   if (!port || *port < 1 || *port > 65535) {
-    acts::log_line("PORT must be a TCP port number (1-65535), not \"" + port_text + "\"");
+    log::error("acts", "PORT must be a TCP port number (1-65535)", {{"port", port_text}});
     return 2;
   }
   auto db_path = env_or("ACTS_DB", "/data/acts.db");
@@ -64,7 +66,7 @@ int main() {
   try {
     stores.open_first();
   } catch (const std::exception& e) {
-    acts::log_line(e.what());
+    log::error("acts", "cannot use the database", {{"database", db_path}, {"error", e.what()}});
     return 1;
   }
   acts::api service{stores};
@@ -76,7 +78,8 @@ int main() {
   try {
     server.emplace(io, endpoint, service);
   } catch (const std::exception& e) {
-    acts::log_line("cannot listen on 127.0.0.1:" + port_text + ": " + e.what());
+    log::error("acts", "cannot listen",
+               {{"address", "127.0.0.1:" + port_text}, {"error", e.what()}});
     return 1;
   }
 
@@ -86,14 +89,14 @@ int main() {
   signals.async_wait([&](const boost::system::error_code& ec, int signal_number) {
     if (ec)
       return;
-    acts::log_line(std::string{signal_number == SIGTERM ? "SIGTERM" : "SIGINT"} + ": stopping");
+    log::info("acts", "stopping", {{"signal", signal_number == SIGTERM ? "SIGTERM" : "SIGINT"}});
     server->stop();
     io.stop();
   });
 
   server->start();
-  acts::log_line("listening on http://127.0.0.1:" + port_text + " with database " + db_path + " ("
-                 + std::to_string(io_threads) + " threads)");
+  log::info("acts", "listening",
+            {{"url", "http://127.0.0.1:" + port_text}, {"database", db_path}, {"threads", io_threads}});
 
   std::vector<std::thread> threads;
   for (int i = 1; i < io_threads; ++i)

@@ -10,10 +10,11 @@
 #include <optional>
 #include <string>
 
-#include "workloads/acts/log.hpp"
+#include "log/log.hpp"
 
 namespace acts {
 
+namespace log = corral::log;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
@@ -55,7 +56,7 @@ bool is_parse_error(beast::error_code ec) {
 
 void fail(beast::error_code ec, const char* what) {
   if (!is_disconnect(ec))
-    log_line(std::string{what} + ": " + ec.message());
+    log::warn("acts", what, {{"error", ec.message()}});
 }
 
 /// One HTTP connection: read a request, answer it, repeat while the client
