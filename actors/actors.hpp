@@ -41,8 +41,12 @@ using balancer_actor = caf::typed_actor<
   caf::replies_to<atom::count>::with<uint64_t>,
   // Returns the rotation and counters.
   caf::replies_to<caf::get_atom, atom::status>::with<balancer_status>,
+  // New bounds for requests waiting while no backend is ready.
+  caf::reacts_to<atom::reload, queue_settings>,
   // INTERNAL: a drain's deadline passed.
-  caf::reacts_to<caf::timeout_atom, uint16_t, uint64_t>>;
+  caf::reacts_to<caf::timeout_atom, uint16_t, uint64_t>,
+  // INTERNAL: a waiting ask's deadline passed (ask id).
+  caf::reacts_to<caf::timeout_atom, uint64_t>>;
 
 /// What the HEALTH CHECKER tells the pool's owner (transitions only).
 using health_listener_actor = caf::typed_actor<
@@ -54,8 +58,9 @@ using health_listener_actor = caf::typed_actor<
 
 /// The HEALTH CHECKER actor interface.
 using health_checker_actor = caf::typed_actor<
-  // Probes a freshly started container (port, container id) until it passes.
-  caf::reacts_to<atom::watch, uint16_t, std::string>,
+  // Probes a container (port, container id) until it passes: a freshly
+  // started one, or (adopting) an earlier run's, whose failures count at once.
+  caf::reacts_to<atom::watch, uint16_t, std::string, bool>,
   // Stops probing a port.
   caf::reacts_to<atom::unwatch, uint16_t>,
   // Treats a ready port as starting again: fast probes, and it must pass
@@ -67,6 +72,8 @@ using health_checker_actor = caf::typed_actor<
   caf::reacts_to<atom::fast_tick>,
   // Returns the probe counters and the latest probe per watched port.
   caf::replies_to<caf::get_atom, atom::status>::with<health_status>,
+  // New probe settings, from the next probe on.
+  caf::reacts_to<atom::reload, health_settings>,
   // INTERNAL: a probe finished (port, probe generation, result).
   caf::reacts_to<atom::probe, uint16_t, uint64_t, probe_result>>;
 
@@ -75,8 +82,9 @@ using health_checker_actor = caf::typed_actor<
 using container_listener_actor = caf::typed_actor<
   // The container (port, id) runs; probing may begin.
   caf::reacts_to<atom::started, uint16_t, std::string>,
-  // The container could not be created or started (port, reason).
-  caf::reacts_to<atom::start_failed, uint16_t, std::string>,
+  // The container could not be created or started (port, reason, whether
+  // another attempt may succeed).
+  caf::reacts_to<atom::start_failed, uint16_t, std::string, bool>,
   // A killed container gave up its slot's name (it was renamed) and is
   // being removed: the slot's replacement may be created now.
   caf::reacts_to<atom::released, uint16_t>>;
@@ -99,8 +107,10 @@ using scaler_actor = caf::typed_actor<
   caf::reacts_to<atom::traffic>,
   // Returns the windows and decisions so far.
   caf::replies_to<caf::get_atom, atom::status>::with<scaler_status>,
-  // INTERNAL: a scaling window ended.
-  caf::reacts_to<caf::tick_atom>>;
+  // New scaling settings and bounds, from the next window on.
+  caf::reacts_to<atom::reload, scaling_settings, uint32_t, uint32_t>,
+  // INTERNAL: a scaling window ended (window id).
+  caf::reacts_to<caf::tick_atom, uint64_t>>;
 
 /// What the SCALER tells the pool's owner.
 using scale_listener_actor = caf::typed_actor<
@@ -120,9 +130,16 @@ using supervisor_actor = caf::typed_actor<
                                                       scaler_actor>,
   // Returns the slots, for the admin endpoint.
   caf::replies_to<caf::get_atom, atom::status>::with<pool_status>,
-  // Stops probing and scaling, then stops every container and removes it
-  // (or keeps it, per [pool] on_exit); answers once all are gone.
-  caf::replies_to<atom::shutdown>::with<bool>,
+  // Applies a reloaded config: settings at once, a new container spec by a
+  // rolling update.
+  caf::reacts_to<atom::reload, pool_update>,
+  // (true) Stops managing the pool while a successor corral takes it over:
+  // routing goes on, nothing is replaced, scaled or rolled; (false) resumes.
+  caf::reacts_to<atom::freeze, bool>,
+  // Stops probing and scaling, then stops every container and removes it,
+  // or (true) leaves it running for a later corral to adopt; answers once
+  // every container actor is gone.
+  caf::replies_to<atom::shutdown, bool>::with<bool>,
   // INTERNAL: a slot's restart backoff passed (port, slot generation).
   caf::reacts_to<atom::restart, uint16_t, uint64_t>>
   ::extend_with<balancer_listener_actor>

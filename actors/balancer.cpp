@@ -5,6 +5,9 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
+#include <chrono>
+
 namespace corral {
 
 namespace {
@@ -30,12 +33,73 @@ void settle(balancer_state& st, uint16_t port) {
     settle_drains(st, port);
 }
 
+/// Hands out the ports one ask wants, consecutive in the rotation (which
+/// must not be empty).
+void hand_out(self_ptr self, port_ask& ask) {
+  auto& st = self->state;
+  auto wanted = ask.fresh + ask.retries;
+  std::vector<uint16_t> ports;
+  ports.reserve(wanted);
+  for (uint32_t i = 0; i < wanted; ++i) {
+    auto port = *st.rotation.next();
+    auto& entry = st.backends[port];
+    ++entry.in_flight;
+    ++entry.served;
+    ++entry.total;
+    ports.push_back(port);
+  }
+  st.handed_out += wanted;
+  st.window_requests += ask.fresh;
+  if (ask.fresh > 0 && !st.seen_traffic) {
+    st.seen_traffic = true;
+    self->send(st.listener, atom::traffic_v);
+  }
+  ask.reply->deliver(std::move(ports));
+}
+
+/// Answers an ask with no port: the proxy answers 503.
+void refuse(balancer_state& st, port_ask& ask) {
+  st.no_backend += ask.fresh;
+  ask.reply->deliver({});
+}
+
+/// No backend is ready: the ask waits for one, while the queue has room and
+/// its oldest request has time left.
+void park(self_ptr self, port_ask& ask) {
+  auto& st = self->state;
+  uint64_t wanted = ask.fresh + ask.retries;
+  auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(st.queue.timeout) - ask.waited;
+  if (left.count() <= 0 || st.parked_requests + wanted > st.queue.max) {
+    st.queue_timeouts += wanted;
+    refuse(st, ask);
+    return;
+  }
+  auto id = st.next_ask_id++;
+  st.parked_requests += wanted;
+  st.queued += wanted;
+  st.parked.push_back({id, std::move(ask)});
+  self->delayed_send(self, left, caf::timeout_atom_v, id);
+}
+
+/// A backend is ready again: the waiting asks get their ports, oldest first.
+void serve_parked(self_ptr self) {
+  auto& st = self->state;
+  while (!st.parked.empty() && !st.rotation.empty()) {
+    auto next = std::move(st.parked.front());
+    st.parked.pop_front();
+    st.parked_requests -= next.ask.fresh + next.ask.retries;
+    hand_out(self, next.ask);
+  }
+}
+
 } // namespace
 
 balancer_actor::behavior_type balancer(self_ptr self, balancer_listener_actor listener,
+                                       queue_settings queue,
                                        std::shared_ptr<metrics::actor_census> census) {
   self->enlist(std::move(census), "balancer");
   self->state.listener = std::move(listener);
+  self->state.queue = queue;
   return {
     // The proxy's batched ask.
     [=](atom::next, port_ask& ask) {
@@ -54,28 +118,11 @@ balancer_actor::behavior_type balancer(self_ptr self, balancer_listener_actor li
       }
       if (!ask.reply)
         return;
-      auto wanted = ask.fresh + ask.retries;
-      std::vector<uint16_t> ports;
-      if (st.rotation.empty()) {
-        st.no_backend += ask.fresh;
-      } else {
-        ports.reserve(wanted);
-        for (uint32_t i = 0; i < wanted; ++i) {
-          auto port = *st.rotation.next();
-          auto& entry = st.backends[port];
-          ++entry.in_flight;
-          ++entry.served;
-          ++entry.total;
-          ports.push_back(port);
-        }
-        st.handed_out += wanted;
-        st.window_requests += ask.fresh;
-        if (ask.fresh > 0 && !st.seen_traffic) {
-          st.seen_traffic = true;
-          self->send(st.listener, atom::traffic_v);
-        }
-      }
-      ask.reply->deliver(std::move(ports));
+      // Waiting asks go first: round robin and fairness both want that.
+      if (st.rotation.empty() || !st.parked.empty())
+        park(self, ask);
+      else
+        hand_out(self, ask);
     },
     // A container passed its first probe.
     [=](atom::up, uint16_t port) {
@@ -87,6 +134,21 @@ balancer_actor::behavior_type balancer(self_ptr self, balancer_listener_actor li
       for (auto& drain : entry.drains)
         drain.promise.deliver(false);
       entry.drains.clear();
+      serve_parked(self);
+    },
+    [=](atom::reload, const queue_settings& queue) { self->state.queue = queue; },
+    // INTERNAL: a waiting ask's time is up.
+    [=](caf::timeout_atom, uint64_t id) {
+      auto& st = self->state;
+      auto i = std::find_if(st.parked.begin(), st.parked.end(),
+                            [&](const balancer_state::parked_ask& p) { return p.id == id; });
+      if (i == st.parked.end())
+        return; // served meanwhile
+      auto expired = std::move(*i);
+      st.parked.erase(i);
+      st.parked_requests -= expired.ask.fresh + expired.ask.retries;
+      st.queue_timeouts += expired.ask.fresh + expired.ask.retries;
+      refuse(st, expired.ask);
     },
     // Stop routing to a port.
     [=](atom::down, uint16_t port) { self->state.rotation.remove(port); },
@@ -125,6 +187,9 @@ balancer_actor::behavior_type balancer(self_ptr self, balancer_listener_actor li
       result.no_backend = st.no_backend;
       result.failed = st.failed;
       result.window_requests = st.window_requests;
+      result.queued_now = st.parked_requests;
+      result.queued = st.queued;
+      result.queue_timeouts = st.queue_timeouts;
       return result;
     },
     // INTERNAL: a drain's deadline passed.

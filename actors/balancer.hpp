@@ -8,6 +8,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
+#include <deque>
 #include <map>
 #include <vector>
 
@@ -43,15 +44,30 @@ struct balancer_state {
   uint64_t window_requests = 0;
   bool seen_traffic = false;
   uint64_t next_drain_id = 1;
+  /// Asks that found no ready backend and wait for one, oldest first.
+  struct parked_ask {
+    uint64_t id = 0;
+    port_ask ask;
+  };
+  std::deque<parked_ask> parked;
+  /// Requests in `parked` (fresh and retries).
+  uint64_t parked_requests = 0;
+  queue_settings queue;
+  uint64_t next_ask_id = 1;
+  uint64_t queued = 0;
+  uint64_t queue_timeouts = 0;
 
   static inline const char* name = "balancer";
 };
 
 /// Spawns-as: hands out backend ports in strict round robin to the proxy and
-/// counts their requests in flight, so scale-down can drain a port. Measures
-/// itself into `census` as role "balancer".
+/// counts their requests in flight, so scale-down can drain a port. While no
+/// backend is ready, an ask waits (up to queue.timeout, at most queue.max
+/// requests at once) for the next one to come up, instead of failing at
+/// once. Measures itself into `census` as role "balancer".
 balancer_actor::behavior_type
 balancer(metered_pointer<balancer_actor, balancer_state> self,
-         balancer_listener_actor listener, std::shared_ptr<metrics::actor_census> census);
+         balancer_listener_actor listener, queue_settings queue,
+         std::shared_ptr<metrics::actor_census> census);
 
 } // namespace corral

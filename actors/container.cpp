@@ -37,58 +37,63 @@ result<std::string> create(container_state& st) {
   return created;
 }
 
-void fail_start(self_ptr self, const std::string& reason) {
+/// Reports a failed create or start with its kind: whether another attempt
+/// may succeed (the daemon was away) or not (the image is missing).
+void fail_start(self_ptr self, const runtime_error& error) {
   auto& st = self->state;
-  self->send(st.listener, atom::start_failed_v, st.spec.port, reason);
+  self->send(st.listener, atom::start_failed_v, st.spec.port, error.message, retryable(error));
   self->quit();
 }
 
 } // namespace
 
-container_spec make_container_spec(const pool_settings& pool, const std::string& owner,
-                                   uint16_t port) {
+container_spec make_container_spec(const pool_settings& pool, const std::string& image_id,
+                                   const std::string& owner, uint16_t port) {
   container_spec spec;
   spec.name = pool.name + "-" + std::to_string(port);
-  spec.image = pool.image;
+  spec.image = image_id;
   spec.port = port;
   for (auto& [key, value] : pool.env)
     spec.env.push_back(key + "=" + value);
-  spec.labels = {
-    {labels::pool, pool.name},
-    {labels::port, std::to_string(port)},
-    {labels::owner, owner},
-  };
   spec.volume = pool.volume;
   spec.volume_path = pool.volume_path;
   spec.stop_timeout = std::chrono::ceil<std::chrono::seconds>(pool.stop_timeout);
   spec.init = pool.init;
+  spec.labels = {
+    {labels::pool, pool.name},
+    {labels::port, std::to_string(port)},
+    {labels::owner, owner},
+    {labels::spec, spec_label(spec_fingerprint(spec))},
+  };
   return spec;
 }
 
 container_actor::behavior_type container(self_ptr self, container_listener_actor listener,
                                          std::shared_ptr<container_runtime> runtime,
-                                         container_spec spec,
+                                         container_spec spec, std::string adopted_id,
                                          std::shared_ptr<metrics::actor_census> census) {
   self->enlist(std::move(census), "container", spec.port);
   auto& st = self->state;
   st.listener = std::move(listener);
   st.runtime = std::move(runtime);
   st.spec = std::move(spec);
+  st.id = std::move(adopted_id);
   // Launch from the mailbox, so a stop sent meanwhile is handled right after.
-  self->send(self, atom::launch_v);
+  if (st.id.empty())
+    self->send(self, atom::launch_v);
   return {
     // INTERNAL: create and start.
     [=](atom::launch) {
       auto& st = self->state;
       auto created = create(st);
       if (!created) {
-        fail_start(self, created.error().message);
+        fail_start(self, created.error());
         return;
       }
       st.id = *created;
       if (auto started = st.runtime->start(st.id); !started) {
         st.runtime->remove(st.id, true);
-        fail_start(self, started.error().message);
+        fail_start(self, started.error());
         return;
       }
       self->send(st.listener, atom::started_v, st.spec.port, st.id);

@@ -84,14 +84,21 @@ health_checker_actor::behavior_type health_checker(self_ptr self, health_listene
   self->state.settings = std::move(settings);
   self->delayed_send(self, self->state.settings.interval, caf::tick_atom_v);
   return {
-    // Probe a freshly started container at once, then at the fast interval.
-    [=](atom::watch, uint16_t port, const std::string& container_id) {
+    // Probe a container at once, then at the fast interval. A freshly
+    // started one may fail until it listens (the start timeout decides); an
+    // adopted one ran already, so its failures count at once.
+    [=](atom::watch, uint16_t port, const std::string& container_id, bool adopting) {
       auto& target = self->state.targets[port];
       target = health_target{};
       target.container_id = container_id;
       target.watched_at = self->clock().now();
+      if (adopting)
+        target.track.phase = health_phase::suspect;
       probe(self, port, target);
       arm_fast_tick(self);
+    },
+    [=](atom::reload, health_settings& settings) {
+      self->state.settings = std::move(settings);
     },
     [=](atom::unwatch, uint16_t port) { self->state.targets.erase(port); },
     // The proxy could not reach a ready container: it must pass again.

@@ -1,6 +1,7 @@
 // Message types exchanged between corral's actors, with CAF inspectors.
 #pragma once
 
+#include "actors/settings.hpp"
 #include "metrics/instruments.hpp"
 #include "runtime/prober.hpp"
 
@@ -8,6 +9,7 @@
 #include <caf/meta/type_name.hpp>
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -43,6 +45,9 @@ struct port_ask {
   std::vector<uint16_t> failed;
   /// Where the ports go; null for a report without asks.
   std::shared_ptr<port_sink> reply;
+  /// How long the longest-waiting of these requests has waited already:
+  /// the balancer's queue counts it against queue_timeout.
+  std::chrono::nanoseconds waited{0};
 };
 
 // -- snapshots for the admin endpoint --------------------------------------------
@@ -50,7 +55,8 @@ struct port_ask {
 /// One slot of the pool, as the supervisor sees it.
 struct slot_status {
   uint16_t port = 0;
-  /// creating, starting, ready, draining, stopping, failed, waiting.
+  /// creating, adopting, starting, ready, checking, draining, stopping,
+  /// backoff, failed.
   std::string state;
   std::string container_id;
   /// Replacements so far.
@@ -60,13 +66,39 @@ struct slot_status {
   /// Unix milliseconds of the last state change.
   int64_t since_ms = 0;
   std::string last_error;
+  /// The corral.spec of its container (16 hex digits), empty without one.
+  std::string spec;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, slot_status& x) {
   return f(caf::meta::type_name("slot_status"), x.port, x.state,
            x.container_id, x.restarts, x.failure_streak, x.since_ms,
-           x.last_error);
+           x.last_error, x.spec);
+}
+
+/// The latest rollout: from one container spec to another.
+struct rollout_status {
+  /// none, rolling, done, rolled_back.
+  std::string state = "none";
+  /// Specs (16 hex digits) and image IDs.
+  std::string from;
+  std::string to;
+  std::string from_image;
+  std::string to_image;
+  /// Home slots ready on the new spec, of `total`.
+  uint32_t updated = 0;
+  uint32_t total = 0;
+  int64_t started_ms = 0;
+  int64_t finished_ms = 0;
+  /// Why it was rolled back.
+  std::string failure;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, rollout_status& x) {
+  return f(caf::meta::type_name("rollout_status"), x.state, x.from, x.to, x.from_image,
+           x.to_image, x.updated, x.total, x.started_ms, x.finished_ms, x.failure);
 }
 
 /// One entry of the supervisor's event log (GET /events).
@@ -96,7 +128,11 @@ struct pool_status {
   uint32_t desired = 0;
   uint32_t min_containers = 0;
   uint32_t max_containers = 0;
+  /// The spec (16 hex digits) and image ID new containers get.
+  std::string spec;
+  std::string image_id;
   std::vector<slot_status> slots;
+  rollout_status rollout;
   /// Lifecycle events since start, by event name.
   std::map<std::string, uint64_t> event_counts;
   /// Deaths the engine reported, by exit class: clean, error, signal, oom.
@@ -108,7 +144,8 @@ struct pool_status {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, pool_status& x) {
   return f(caf::meta::type_name("pool_status"), x.name, x.desired, x.min_containers,
-           x.max_containers, x.slots, x.event_counts, x.deaths, x.events);
+           x.max_containers, x.spec, x.image_id, x.slots, x.rollout, x.event_counts, x.deaths,
+           x.events);
 }
 
 /// Load on one routable backend.
@@ -153,12 +190,18 @@ struct balancer_status {
   uint64_t failed = 0;
   /// Fresh requests in the current scaling window.
   uint64_t window_requests = 0;
+  /// Requests waiting for a ready backend now, ever, and those that waited
+  /// in vain (queue_timeout passed, or queue_max was full).
+  uint64_t queued_now = 0;
+  uint64_t queued = 0;
+  uint64_t queue_timeouts = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, balancer_status& x) {
   return f(caf::meta::type_name("balancer_status"), x.backends, x.requests_by_port, x.ready,
-           x.handed_out, x.no_backend, x.failed, x.window_requests);
+           x.handed_out, x.no_backend, x.failed, x.window_requests, x.queued_now, x.queued,
+           x.queue_timeouts);
 }
 
 /// Probes of one port, as the health checker counted them.
@@ -195,6 +238,8 @@ struct scale_record {
 
 /// The scaler's counters.
 struct scaler_status {
+  /// The scaling interval in effect.
+  uint64_t interval_ms = 0;
   uint64_t windows = 0;
   uint64_t last_window_requests = 0;
   /// Decisions by {direction, reason}.
@@ -219,9 +264,30 @@ typename Inspector::result_type inspect(Inspector& f, observed_container& x) {
 
 } // namespace corral
 
+namespace corral {
+
+/// A reloaded config's part for the pool: everything the supervisor and its
+/// helpers apply live, and the image ID the pool's tag resolves to now.
+struct pool_update {
+  pool_settings pool;
+  health_settings health;
+  restart_settings restart;
+  scaling_settings scaling;
+  rollout_settings rollout;
+  queue_settings queue;
+  std::string image_id;
+};
+
+} // namespace corral
+
 // The ask carries a callback into an io thread: local only, never serialized.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::port_ask)
 // Status answers for the admin endpoint: local only, never serialized.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::health_status)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::probe_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::scaler_status)
+// Settings travel inside one process only.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::pool_update)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::queue_settings)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::health_settings)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::scaling_settings)

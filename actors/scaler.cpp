@@ -5,6 +5,7 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 namespace corral {
@@ -18,11 +19,18 @@ int64_t unix_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+/// Starts a window of the current interval; an earlier window's pending
+/// tick no longer counts.
+void start_window(self_ptr self) {
+  auto& st = self->state;
+  st.window_open = true;
+  ++st.window_id;
+  self->delayed_send(self, st.settings.interval, caf::tick_atom_v, st.window_id);
+}
+
 void open_window(self_ptr self) {
-  if (self->state.window_open)
-    return;
-  self->state.window_open = true;
-  self->delayed_send(self, self->state.settings.interval, caf::tick_atom_v);
+  if (!self->state.window_open)
+    start_window(self);
 }
 
 /// Applies the rule to one closed window.
@@ -67,15 +75,39 @@ scaler_actor::behavior_type scaler(self_ptr self, scale_listener_actor listener,
   st.max_size = max_size;
   st.current = min_size;
   st.decider.emplace(settings.scale_down_after, settings.max_step);
+  st.counters.interval_ms = static_cast<uint64_t>(settings.interval.count());
   if (settings.start == scaling_start::startup)
     open_window(self);
   return {
     // The first proxied request.
     [=](atom::traffic) { open_window(self); },
     [=](caf::get_atom, atom::status) { return self->state.counters; },
+    // New settings from the next window on; a window that waits for the
+    // first request keeps waiting.
+    [=](atom::reload, const scaling_settings& settings, uint32_t min_size, uint32_t max_size) {
+      auto& st = self->state;
+      bool new_interval = settings.interval != st.settings.interval;
+      st.settings = settings;
+      st.min_size = min_size;
+      st.max_size = max_size;
+      st.current = std::clamp(st.current, min_size, max_size);
+      st.decider.emplace(settings.scale_down_after, settings.max_step);
+      st.counters.interval_ms = static_cast<uint64_t>(settings.interval.count());
+      // A window of the old length ends now and is judged; the next has the
+      // new length.
+      if (st.window_open && new_interval) {
+        start_window(self);
+        self->request(st.balancer, caf::infinite, atom::count_v)
+          .then([=](uint64_t requests) { decide(self, requests); });
+      } else if (settings.start == scaling_start::startup) {
+        open_window(self);
+      }
+    },
     // INTERNAL: a window ended; the next one starts now.
-    [=](caf::tick_atom) {
-      self->delayed_send(self, self->state.settings.interval, caf::tick_atom_v);
+    [=](caf::tick_atom, uint64_t window) {
+      if (window != self->state.window_id)
+        return; // a window a reload cut short
+      start_window(self);
       self->request(self->state.balancer, caf::infinite, atom::count_v)
         .then([=](uint64_t requests) { decide(self, requests); });
     },

@@ -23,6 +23,8 @@ struct scaler_state {
   /// The size the pool heads for, as the supervisor last confirmed it.
   uint32_t current = 0;
   bool window_open = false;
+  /// The current window; a tick of another is stale.
+  uint64_t window_id = 0;
   /// Windows and decisions so far (GET /status, /metrics).
   scaler_status counters;
 

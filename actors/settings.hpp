@@ -32,6 +32,8 @@ struct pool_settings {
   milliseconds stop_timeout{5000};
   /// Run docker-init as PID 1, for images whose process ignores SIGTERM.
   bool init = false;
+  /// Where the pool's lock (one corral per pool) and takeover socket live.
+  std::string run_dir = "/run/corral";
 };
 
 /// [health]: probing, like Envoy's health checker.
@@ -49,6 +51,23 @@ struct health_settings {
   milliseconds start_interval{50};
   /// A container not ready this long after it started is replaced.
   milliseconds start_timeout{30000};
+};
+
+/// [rollout]: how a new container spec replaces the pool's containers.
+struct rollout_settings {
+  /// Containers beyond the pool's size that may run during a rollout.
+  uint32_t max_surge = 1;
+  /// How many fewer ready containers than the pool's size may serve.
+  uint32_t max_unavailable = 0;
+};
+
+/// [proxy] queue_timeout and queue_max: requests that find no ready backend
+/// wait for one (HAProxy's `timeout queue`) instead of failing at once.
+struct queue_settings {
+  /// Longest wait; then 503 with Retry-After.
+  milliseconds timeout{5000};
+  /// Most requests waiting at once; more get 503 at once.
+  uint32_t max = 1024;
 };
 
 /// [restart]: backoff for slots that keep failing.

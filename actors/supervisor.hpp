@@ -1,11 +1,15 @@
 // The SUPERVISOR: owns the pool's slots — which ports exist, which container
-// serves each, restarts with backoff, scaling and shutdown. It spawns (and
-// shares its fate with) the balancer, the health checker and the scaler.
+// serves each, what spec the pool's containers run — and carries out what the
+// slot life cycle (actors/slot_lifecycle.hpp) and the pool planner
+// (actors/pool_plan.hpp) decide. It spawns (and shares its fate with) the
+// balancer, the health checker and the scaler.
 #pragma once
 
 #include "actors/actors.hpp"
+#include "actors/adoption.hpp"
 #include "actors/metered_actor.hpp"
 #include "actors/settings.hpp"
+#include "actors/slot_lifecycle.hpp"
 #include "runtime/container_runtime.hpp"
 #include "runtime/prober.hpp"
 
@@ -16,50 +20,40 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace corral {
 
-/// Where a slot's current container is in its lifecycle (DESIGN.md).
-enum class slot_phase : uint8_t {
-  /// The container actor creates and starts the container.
-  creating,
-  /// Running; probed until its first pass.
-  starting,
-  /// In the balancer's rotation.
-  ready,
-  /// Out of the rotation after the proxy could not reach it; re-probed.
-  checking,
-  /// Leaving (scale-down): out of the rotation, finishing in-flight requests.
-  draining,
-  /// Its container is being stopped or killed and removed.
-  stopping,
-  /// No container: the restart backoff runs.
-  waiting,
-};
-
-const char* to_string(slot_phase phase);
-
 /// One port of the pool and the container serving it.
 struct slot {
-  slot_phase phase = slot_phase::creating;
+  /// What the life cycle table reads and updates.
+  slot_facts facts;
   container_actor actor;
   std::string container_id;
   /// Unique per container incarnation across all slots; stale timers and
   /// replies carry an older one.
   uint64_t generation = 0;
-  /// Replacements so far.
-  uint32_t restarts = 0;
-  /// Consecutive failures without becoming ready (drives the backoff).
-  uint32_t streak = 0;
-  /// Scale-down chose it: remove, do not replace.
-  bool leaving = false;
+  /// The spec fingerprint of its container (or of the one it launches).
+  uint64_t spec = 0;
+  /// Taken over from an earlier run rather than created.
+  bool adopted = false;
   std::string last_error;
   /// A die event for a container whose id was not known yet.
   std::string early_death;
   caf::actor_clock::time_point launched_at;
   int64_t since_ms = 0;
+};
+
+/// What the pool's containers are made from: the pool's settings with the
+/// image resolved to an ID, and their fingerprint (the corral.spec label).
+struct pool_template {
+  pool_settings pool;
+  std::string image_id;
+  /// The corral.owner label.
+  std::string owner;
+  uint64_t spec = 0;
 };
 
 /// What the supervisor needs besides its runtime and prober.
@@ -68,6 +62,12 @@ struct supervisor_config {
   health_settings health;
   restart_settings restart;
   scaling_settings scaling;
+  rollout_settings rollout;
+  queue_settings queue;
+  /// What pool.image resolves to now; new containers are created from it.
+  std::string image_id;
+  /// Containers of an earlier run to take over (see actors/adoption.hpp).
+  std::vector<adopted_container> adopt;
   /// Value of the corral.owner label on every container.
   std::string owner = "corral";
   /// Container actors make blocking calls: detached in production, on the
@@ -91,31 +91,43 @@ struct supervisor_state {
   std::map<uint16_t, slot> slots;
   /// The size the pool heads for.
   uint32_t desired = 0;
+  /// What new containers are made from.
+  pool_template target;
+  /// During a rollout: the last spec the whole pool ran, which a rollback
+  /// returns to.
+  std::optional<pool_template> last_good;
+  rollout_status rollout;
   uint64_t next_generation = 1;
   balancer_actor balancer;
   health_checker_actor health;
   scaler_actor scaler;
-  /// Container actors still removing a container that released its slot
-  /// (renamed after a kill); shutdown waits for them too.
+  /// Container actors still removing a container that released its slot;
+  /// shutdown waits for them too.
   std::vector<retiring_container> retiring;
+  bool shutting_down = false;
+  /// A successor takes the pool over: no slot changes any more.
+  bool frozen = false;
+  /// Shutdown leaves the containers running (on_exit = keep, or a takeover).
+  bool keep_on_exit = false;
+  std::vector<caf::typed_response_promise<bool>> shutdown_waiters;
   /// Lifecycle events since start by name, deaths by exit class, and the
   /// latest events themselves (at most max_events, oldest first).
   std::map<std::string, uint64_t> event_counts;
   std::map<std::string, uint64_t> deaths;
   std::deque<lifecycle_event> events;
   static constexpr size_t max_events = 200;
-  bool shutting_down = false;
-  std::vector<caf::typed_response_promise<bool>> shutdown_waiters;
 
   static inline const char* name = "supervisor";
 };
 
-/// Spawns-as: brings the pool to min_containers on consecutive ports from
-/// start_port, replaces a container that dies or fails its health check on
-/// the same port (at once the first time, then with exponential backoff while
-/// replacements keep failing before becoming ready), follows the scaler's
-/// decisions (lowest free ports up, highest ports drained first), and on
-/// shutdown stops and removes (or keeps) every container. Every lifecycle
+/// Spawns-as: adopts the containers in `cfg.adopt`, brings the pool to
+/// min_containers on consecutive ports from start_port, replaces a
+/// container that dies or fails its health check on the same port (at once
+/// the first time, then with exponential backoff while replacements keep
+/// failing; not at all when a retry cannot help), follows the scaler's
+/// decisions, rolls a new container spec out a few containers at a time
+/// (rolling back when a new container does not become ready), and on
+/// shutdown stops and removes (or leaves) every container. Every lifecycle
 /// event is counted and kept in a short log for the admin endpoint.
 supervisor_actor::behavior_type
 supervisor(metered_pointer<supervisor_actor, supervisor_state> self, supervisor_config cfg,

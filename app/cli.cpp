@@ -46,6 +46,10 @@ std::variant<cli_options, std::string> parse_cli(const std::vector<std::string_v
       version = true;
       continue;
     }
+    if (arg == "--takeover") {
+      opts.takeover = true;
+      continue;
+    }
     bool config = is_flag(arg, "--config");
     if (!config && !is_flag(arg, "--check-config"))
       return "unknown argument \"" + std::string{arg} + "\"";
@@ -60,6 +64,8 @@ std::variant<cli_options, std::string> parse_cli(const std::vector<std::string_v
   }
   if (version && check)
     return std::string{"--version cannot be combined with --check-config"};
+  if (opts.takeover && (version || check))
+    return std::string{"--takeover runs corral; it cannot be combined with --version or --check-config"};
   if (version)
     opts.what = cli_options::action::version;
   else if (check)
@@ -68,7 +74,7 @@ std::variant<cli_options, std::string> parse_cli(const std::vector<std::string_v
 }
 
 std::string usage_text() {
-  return "usage: corral [--config FILE]\n"
+  return "usage: corral [--config FILE] [--takeover]\n"
          "       corral --check-config FILE\n"
          "       corral --help | --version\n"
          "\n"
@@ -79,12 +85,19 @@ std::string usage_text() {
          "\n"
          "  --config FILE        run with this TOML file (without it: the defaults\n"
          "                       that conf/corral.toml documents)\n"
+         "  --takeover           take the pool, the listening sockets and the\n"
+         "                       containers over from the corral running the pool\n"
+         "                       (an upgrade without an outage): it stops once this\n"
+         "                       one serves\n"
          "  --check-config FILE  validate FILE and exit (0 valid, 2 invalid)\n"
          "  --help               show this text\n"
          "  --version            show the version\n"
          "\n"
-         "Exit status: 0 after a clean shutdown (SIGINT/SIGTERM), 1 when Docker,\n"
-         "the image or a listen address is unusable, 2 for a bad config or usage.\n";
+         "SIGHUP re-reads the config file and applies it without a restart.\n"
+         "\n"
+         "Exit status: 0 after a clean shutdown (SIGINT/SIGTERM) or a handover,\n"
+         "1 when Docker, the image, a listen address or the pool (another corral\n"
+         "manages it) is unusable, 2 for a bad config or usage.\n";
 }
 
 std::string version_text() {

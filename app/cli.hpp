@@ -14,6 +14,9 @@ struct cli_options {
   action what = action::run;
   /// Empty: run with the built-in defaults.
   std::string config_path;
+  /// Take the pool over from the corral running it (a zero-downtime
+  /// upgrade), instead of refusing to start.
+  bool takeover = false;
 };
 
 /// Parses the arguments after the program name. Returns the options, or a

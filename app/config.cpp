@@ -208,6 +208,10 @@ const std::vector<key_spec>& schema() {
     {"proxy", "max_idle_per_backend",
      uint_value([](config& c, int64_t n) { c.proxy.max_idle_per_backend = static_cast<uint32_t>(n); },
                 0, 10000)},
+    {"proxy", "queue_timeout",
+     duration_value([](config& c, ms d) { c.queue.timeout = d; }, true)},
+    {"proxy", "queue_max",
+     uint_value([](config& c, int64_t n) { c.queue.max = static_cast<uint32_t>(n); }, 0, 1'000'000)},
     // [admin]
     {"admin", "listen", endpoint_value([](config& c, endpoint e) { c.admin.listen = e; })},
     // [pool]
@@ -257,6 +261,14 @@ const std::vector<key_spec>& schema() {
     {"pool", "stop_timeout",
      duration_value([](config& c, ms d) { c.pool.stop_timeout = d; }, true)},
     {"pool", "init", bool_value([](config& c, bool b) { c.pool.init = b; })},
+    {"pool", "run_dir",
+     string_value([](config& c, std::string s) { c.pool.run_dir = std::move(s); })},
+    // [rollout]
+    {"rollout", "max_surge",
+     uint_value([](config& c, int64_t n) { c.rollout.max_surge = static_cast<uint32_t>(n); }, 0, 100)},
+    {"rollout", "max_unavailable",
+     uint_value([](config& c, int64_t n) { c.rollout.max_unavailable = static_cast<uint32_t>(n); },
+                0, 1000)},
     // [health]
     {"health", "path",
      string_value([](config& c, std::string s) { c.health.path = std::move(s); })},
@@ -357,28 +369,28 @@ std::optional<config_error> cross_check(const config& cfg, const positions& wher
                   + ") is larger than max_containers ("
                   + std::to_string(pool.max_containers) + ")");
   }
-  if (uint32_t{pool.start_port} + pool.max_containers - 1 > 65535)
+  // The pool's ports: max_containers home ports, then the rollout's surge.
+  auto last_port = uint32_t{pool.start_port} + pool.max_containers + cfg.rollout.max_surge - 1;
+  if (last_port > 65535)
     return fail("pool", "max_containers",
-                "ports " + std::to_string(pool.start_port) + " to "
-                  + std::to_string(uint32_t{pool.start_port} + pool.max_containers - 1)
-                  + " do not fit below 65536");
+                "ports " + std::to_string(pool.start_port) + " to " + std::to_string(last_port)
+                  + " (max_containers plus [rollout] max_surge) do not fit below 65536");
   if (!valid_pool_name(pool.name))
     return fail("pool", "name",
                 "\"" + pool.name
                   + "\" is not a valid container name prefix (letters, digits, '_', '.', "
                     "'-', starting with a letter or digit)");
   auto in_pool_range = [&](uint16_t port) {
-    return port >= pool.start_port
-           && uint32_t{port} < uint32_t{pool.start_port} + pool.max_containers;
+    return port >= pool.start_port && uint32_t{port} <= last_port;
   };
+  auto pool_ports = "the pool's ports (" + std::to_string(pool.start_port) + " to "
+                    + std::to_string(last_port) + ", surge included)";
   if (in_pool_range(cfg.proxy.listen.port))
     return fail("proxy", "listen",
-                "port " + std::to_string(cfg.proxy.listen.port)
-                  + " lies inside the pool's ports");
+                "port " + std::to_string(cfg.proxy.listen.port) + " lies inside " + pool_ports);
   if (in_pool_range(cfg.admin.listen.port))
     return fail("admin", "listen",
-                "port " + std::to_string(cfg.admin.listen.port)
-                  + " lies inside the pool's ports");
+                "port " + std::to_string(cfg.admin.listen.port) + " lies inside " + pool_ports);
   if (cfg.proxy.listen.port == cfg.admin.listen.port)
     return fail("admin", "listen", "the proxy and the admin endpoint cannot share a port");
   if (cfg.health.path.empty() || cfg.health.path[0] != '/')
@@ -387,6 +399,14 @@ std::optional<config_error> cross_check(const config& cfg, const positions& wher
     return fail("pool", "volume_path", "must be an absolute path");
   if (cfg.restart.max_backoff < cfg.restart.backoff)
     return fail("restart", "max_backoff", "must not be shorter than backoff");
+  if (cfg.rollout.max_surge == 0 && cfg.rollout.max_unavailable == 0)
+    return fail("rollout", at("rollout", "max_surge").line >= at("rollout", "max_unavailable").line
+                             ? "max_surge"
+                             : "max_unavailable",
+                "max_surge and max_unavailable cannot both be 0: a rollout could never "
+                "replace a container");
+  if (pool.run_dir.empty() || pool.run_dir[0] != '/')
+    return fail("pool", "run_dir", "must be an absolute path");
   return std::nullopt;
 }
 
@@ -431,6 +451,28 @@ config_result parse_config(std::string_view text, const std::string& file) {
   if (auto err = cross_check(cfg, where, file))
     return *err;
   return cfg;
+}
+
+std::vector<std::string> restart_only_changes(const config& running, const config& loaded) {
+  std::vector<std::string> keys;
+  auto differs = [](const endpoint& a, const endpoint& b) {
+    return a.host != b.host || a.port != b.port;
+  };
+  if (differs(running.proxy.listen, loaded.proxy.listen))
+    keys.push_back("[proxy] listen");
+  if (running.proxy.threads != loaded.proxy.threads)
+    keys.push_back("[proxy] threads");
+  if (differs(running.admin.listen, loaded.admin.listen))
+    keys.push_back("[admin] listen");
+  if (running.pool.name != loaded.pool.name)
+    keys.push_back("[pool] name");
+  if (running.pool.start_port != loaded.pool.start_port)
+    keys.push_back("[pool] start_port");
+  if (running.pool.run_dir != loaded.pool.run_dir)
+    keys.push_back("[pool] run_dir");
+  if (running.docker.socket != loaded.docker.socket)
+    keys.push_back("[docker] socket");
+  return keys;
 }
 
 config_result load_config(const std::string& path) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace corral {
 
@@ -27,6 +28,9 @@ struct config {
   health_settings health;
   restart_settings restart;
   scaling_settings scaling;
+  rollout_settings rollout;
+  /// [proxy] queue_timeout and queue_max (the balancer applies them).
+  queue_settings queue;
   docker_settings docker;
   /// [log] level and format.
   log::level log_level = log::level::info;
@@ -55,5 +59,10 @@ config_result parse_config(std::string_view text, const std::string& file);
 
 /// Reads, parses and validates a file.
 config_result load_config(const std::string& path);
+
+/// The keys whose change a running corral cannot apply (listen addresses,
+/// the pool's name and first port, the io threads, the run directory, the
+/// Docker socket), as "[section] key", for a reload to refuse in one line.
+std::vector<std::string> restart_only_changes(const config& running, const config& loaded);
 
 } // namespace corral

@@ -38,19 +38,4 @@ result<std::string> check_docker(container_runtime& runtime, const pool_settings
   return runtime.image_id(pool.image);
 }
 
-result<size_t> remove_leftovers(container_runtime& runtime, const std::string& pool_name) {
-  auto found = runtime.list({{labels::pool, pool_name}});
-  if (!found)
-    return found.error();
-  std::vector<std::future<result<void>>> removals;
-  for (auto& container : *found)
-    removals.push_back(std::async(std::launch::async, [&runtime, id = container.id] {
-      return runtime.remove(id, true);
-    }));
-  for (auto& removal : removals)
-    if (auto removed = removal.get(); !removed)
-      return removed.error();
-  return found->size();
-}
-
 } // namespace corral

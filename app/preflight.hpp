@@ -1,6 +1,6 @@
 // Checks made before corral creates anything, so that a dead daemon, a
 // missing image or a taken port stops it with one clear line and no
-// container left behind; and the clean-up of an earlier run's containers.
+// container left behind.
 #pragma once
 
 #include "actors/settings.hpp"
@@ -21,9 +21,5 @@ std::optional<std::string> check_listen(const endpoint& ep, std::string_view wha
 /// the runtime's error, whose message says what to do.
 result<std::string> check_docker(container_runtime& runtime, const pool_settings& pool);
 
-/// Removes every container labelled as this pool's, in parallel (adoption of
-/// a previous run's containers is not implemented: they are replaced).
-/// Returns how many were removed.
-result<size_t> remove_leftovers(container_runtime& runtime, const std::string& pool_name);
 
 } // namespace corral

@@ -252,11 +252,11 @@ admin_server::~admin_server() {
   shutdown();
 }
 
-void admin_server::start() {
+void admin_server::start(int inherited_fd) {
   auto& st = *impl_;
   if (st.running)
     return;
-  st.acceptor.emplace(proxy::listen_on(*st.ioc, st.settings.listen));
+  st.acceptor.emplace(proxy::listen_on(*st.ioc, st.settings.listen, inherited_fd));
   st.port = st.acceptor->local_endpoint().port();
   st.work.emplace(st.ioc->get_executor());
   st.do_accept();
@@ -281,6 +281,10 @@ void admin_server::shutdown() {
 
 uint16_t admin_server::port() const {
   return impl_->port;
+}
+
+int admin_server::listen_fd() const {
+  return impl_->acceptor ? impl_->acceptor->native_handle() : -1;
 }
 
 } // namespace corral

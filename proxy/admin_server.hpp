@@ -38,10 +38,14 @@ public:
   /// Shuts down if still running.
   ~admin_server();
 
-  /// Binds settings.listen and starts the io thread. Throws
-  /// std::runtime_error when binding fails ("cannot listen on
-  /// 127.0.0.1:9090: address already in use").
-  void start();
+  /// Binds settings.listen (or takes over the listening socket
+  /// `inherited_fd`) and starts the io thread. Throws std::runtime_error
+  /// when binding fails ("cannot listen on 127.0.0.1:9090: address already
+  /// in use").
+  void start(int inherited_fd = -1);
+
+  /// The listening socket, to hand over to a successor; -1 before start().
+  int listen_fd() const;
 
   /// Stops accepting, drops open connections and joins the io thread.
   /// Replies arriving afterwards are ignored. Idempotent.

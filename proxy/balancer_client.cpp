@@ -195,6 +195,9 @@ void client_state::send_ask() {
     ++(w.retry ? ask.retries : ask.fresh);
   take_reports(ask);
   ask.reply = std::make_shared<reply_sink>(shared_from_this());
+  // The first waiter waited longest: the balancer's queue counts that wait
+  // against queue_timeout when no backend is ready.
+  ask.waited = clock_type::now() - waiting_.front().asked_at;
   counters_.asks_per_batch.observe(waiting_.size());
   in_flight_.swap(waiting_); // in_flight_ was empty: waiting_ is now empty
   ask_outstanding_ = true;

@@ -39,6 +39,10 @@ void io_thread::set_port_source(std::unique_ptr<port_source> ports) {
   ports_ = std::move(ports);
 }
 
+void io_thread::reconfigure(const proxy_settings& settings) {
+  net::post(ioc_, [this, settings] { settings_ = settings; });
+}
+
 void io_thread::start() {
   thread_ = std::thread([this] { run(); });
 }

@@ -52,6 +52,10 @@ public:
   /// Installs the port source; before start().
   void set_port_source(std::unique_ptr<port_source> ports);
 
+  /// Replaces the settings (any thread): the io thread takes them over
+  /// between two handlers, so a session sees one set or the other.
+  void reconfigure(const proxy_settings& settings);
+
   /// Spawns the thread and runs the io_context until shutdown completes.
   void start();
 
@@ -117,7 +121,9 @@ private:
 
   // Declared before ioc_ so they outlive it: a handler the io_context
   // destroys may still hold a session, whose destructor reaches these.
-  const proxy_settings& settings_;
+  /// This thread's copy: only the io thread reads it, reconfigure() swaps it
+  /// in on that thread.
+  proxy_settings settings_;
   const unsigned index_;
   thread_counters counters_;
   session_list sessions_;

@@ -37,8 +37,16 @@ std::string to_string(const endpoint& where) {
   return where.host + ":" + std::to_string(where.port);
 }
 
-tcp::acceptor listen_on(net::io_context& ioc, const endpoint& where) {
+tcp::acceptor listen_on(net::io_context& ioc, const endpoint& where, int inherited_fd) {
   boost::system::error_code ec;
+  if (inherited_fd >= 0) {
+    // Already bound and listening: connections waiting in its queue are
+    // served by whoever accepts first, the predecessor or us.
+    tcp::acceptor acceptor(ioc);
+    if (acceptor.assign(tcp::v4(), inherited_fd, ec))
+      throw_listen_error(where, ec);
+    return acceptor;
+  }
   auto address = net::ip::make_address(where.host, ec);
   tcp::endpoint local;
   if (!ec) {

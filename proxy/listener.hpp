@@ -18,10 +18,12 @@ namespace corral::proxy {
 
 class io_thread;
 
-/// Opens a listening socket on `where`; throws std::runtime_error with a
-/// message like "cannot listen on 127.0.0.1:8080: address already in use".
+/// Opens a listening socket on `where`, or takes over the listening socket
+/// `inherited_fd` (>= 0) a predecessor handed over; throws
+/// std::runtime_error with a message like "cannot listen on
+/// 127.0.0.1:8080: address already in use".
 boost::asio::ip::tcp::acceptor listen_on(boost::asio::io_context& ioc,
-                                         const endpoint& where);
+                                         const endpoint& where, int inherited_fd = -1);
 
 /// Renders "host:port" for messages.
 std::string to_string(const endpoint& where);
@@ -44,6 +46,11 @@ public:
   /// The bound port (useful when the settings asked for port 0).
   uint16_t port() const {
     return port_;
+  }
+
+  /// The listening socket's descriptor (to hand over to a successor).
+  int native_handle() {
+    return acceptor_.native_handle();
   }
 
 private:

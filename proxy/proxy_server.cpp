@@ -33,7 +33,7 @@ proxy_server::~proxy_server() {
   shutdown();
 }
 
-void proxy_server::start() {
+void proxy_server::start(int inherited_fd) {
   auto& st = *impl_;
   // Once only: a stopped server's io_contexts live on until destruction.
   if (!st.threads.empty())
@@ -49,7 +49,7 @@ void proxy_server::start() {
       threads.push_back(&thread);
     }
     auto acceptor = proxy::listen_on(threads.front()->context(),
-                                     st.settings.listen);
+                                     st.settings.listen, inherited_fd);
     st.listener = std::make_shared<proxy::listener>(std::move(acceptor),
                                                     std::move(threads));
   } catch (...) {
@@ -85,6 +85,20 @@ void proxy_server::shutdown() {
 
 uint16_t proxy_server::port() const {
   return impl_->port;
+}
+
+int proxy_server::listen_fd() const {
+  return impl_->listener ? impl_->listener->native_handle() : -1;
+}
+
+void proxy_server::reconfigure(const proxy_settings& settings) {
+  auto& st = *impl_;
+  auto next = settings;
+  next.listen = st.settings.listen;
+  next.threads = st.settings.threads;
+  st.settings = next;
+  for (auto& thread : st.threads)
+    thread->reconfigure(next);
 }
 
 proxy_stats proxy_server::stats() const {

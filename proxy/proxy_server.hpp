@@ -40,10 +40,18 @@ public:
   /// Shuts down if still running.
   ~proxy_server();
 
-  /// Creates the port sources, binds settings.listen and starts the io
-  /// threads. Throws std::runtime_error when binding fails, with a message
-  /// like "cannot listen on 127.0.0.1:8080: address already in use".
-  void start();
+  /// Creates the port sources, binds settings.listen (or takes over the
+  /// listening socket `inherited_fd`) and starts the io threads. Throws
+  /// std::runtime_error when binding fails, with a message like "cannot
+  /// listen on 127.0.0.1:8080: address already in use".
+  void start(int inherited_fd = -1);
+
+  /// The listening socket, to hand over to a successor; -1 before start().
+  int listen_fd() const;
+
+  /// Applies new settings to every io thread, from each one's next use of
+  /// them (timeouts, retries, body limit); listen and threads stay.
+  void reconfigure(const proxy_settings& settings);
 
   /// Stops gracefully and blocks until done: stops accepting (new
   /// connections are refused), closes idle keep-alive clients, lets requests

@@ -593,6 +593,9 @@ void session::send_error(http::status status, std::string_view text,
                    : 11u;
   local_.emplace(status, version);
   local_->set(http::field::content_type, "text/plain; charset=utf-8");
+  // 503: no backend became ready within queue_timeout; worth a retry soon.
+  if (status == http::status::service_unavailable)
+    local_->set(http::field::retry_after, "1");
   local_->body() = text;
   local_->keep_alive(keep_alive);
   local_->prepare_payload();

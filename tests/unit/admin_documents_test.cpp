@@ -24,8 +24,8 @@ admin_snapshot sample_snapshot() {
   snap.pool.desired = 2;
   snap.pool.min_containers = 1;
   snap.pool.max_containers = 10;
-  snap.pool.slots = {{8000, "ready", "c0ffee0000000000", 1, 0, 1700000000000, ""},
-                     {8001, "starting", "beef000000000000", 0, 0, 1700000001000, ""}};
+  snap.pool.slots = {{8000, "ready", "c0ffee0000000000", 1, 0, 1700000000000, "", "0123456789abcdef"},
+                     {8001, "starting", "beef000000000000", 0, 0, 1700000001000, "", ""}};
   snap.pool.event_counts = {{"created", 3}, {"died", 1}};
   snap.pool.deaths = {{"signal", 1}};
   for (int i = 0; i < 30; ++i)

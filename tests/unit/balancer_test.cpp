@@ -26,7 +26,7 @@ protected:
   balancer_test() {
     rec = std::make_shared<recording>();
     listener = sys.spawn(record_balancer_events, rec);
-    bal = sys.spawn(balancer, listener, census);
+    bal = sys.spawn(balancer, listener, queue, census);
     run();
   }
 
@@ -90,6 +90,8 @@ protected:
                     caf::after(std::chrono::seconds(0)) >> [&] { more = false; });
   }
 
+  /// Waiting asks: 5 s at most, 10 requests at most.
+  queue_settings queue{std::chrono::milliseconds{5000}, 10};
   std::shared_ptr<recording> rec;
   balancer_listener_actor listener;
   balancer_actor bal;
@@ -122,10 +124,69 @@ TEST_F(balancer_test, lands_exactly_even_across_three_backends) {
   EXPECT_EQ(hits[8002], 100);
 }
 
-TEST_F(balancer_test, no_ready_backend_answers_nothing) {
-  EXPECT_TRUE(ask_ports(3).empty());
+TEST_F(balancer_test, no_ready_backend_answers_nothing_after_the_queue_timeout) {
+  auto sink = std::make_shared<captured_ports>();
+  sink->answers = answers;
+  self->send(bal, atom::next_v, port_ask{3, 0, {}, {}, sink});
+  run();
+  EXPECT_TRUE(answers->empty()); // waits for a backend
+  advance(4999ms);
+  EXPECT_TRUE(answers->empty());
+  advance(1ms);
+  ASSERT_EQ(answers->size(), 1u);
+  EXPECT_TRUE(answers->front().empty());
   EXPECT_EQ(state_of<balancer_state>(bal).no_backend, 3u);
+  EXPECT_EQ(state_of<balancer_state>(bal).queue_timeouts, 3u);
   EXPECT_FALSE(rec->heard("traffic")); // nothing was proxied
+}
+
+// Issue 8: with one container, a kill costs latency, not errors: requests
+// wait for the replacement instead of failing at once.
+TEST_F(balancer_test, waiting_asks_get_ports_as_soon_as_a_backend_is_up_oldest_first) {
+  auto first = std::make_shared<captured_ports>();
+  first->answers = answers;
+  self->send(bal, atom::next_v, port_ask{2, 0, {}, {}, first});
+  auto second = std::make_shared<captured_ports>();
+  second->answers = std::make_shared<std::vector<std::vector<uint16_t>>>();
+  self->send(bal, atom::next_v, port_ask{1, 0, {}, {}, second});
+  run();
+  EXPECT_TRUE(answers->empty());
+  EXPECT_EQ(ask<balancer_status>(bal, caf::get_atom_v, atom::status_v).queued_now, 3u);
+  advance(1s);
+  up(8000);
+  up(8001);
+  ASSERT_EQ(answers->size(), 1u);
+  EXPECT_EQ(answers->front(), (std::vector<uint16_t>{8000, 8000}));
+  ASSERT_EQ(second->answers->size(), 1u);
+  EXPECT_EQ(second->answers->front(), (std::vector<uint16_t>{8000}));
+  // The expired timers find nothing to refuse.
+  advance(5s);
+  auto status = ask<balancer_status>(bal, caf::get_atom_v, atom::status_v);
+  EXPECT_EQ(status.queued_now, 0u);
+  EXPECT_EQ(status.queued, 3u);
+  EXPECT_EQ(status.queue_timeouts, 0u);
+  EXPECT_EQ(status.no_backend, 0u);
+  EXPECT_EQ(in_flight(8000), 3u);
+}
+
+TEST_F(balancer_test, a_full_queue_refuses_at_once_and_time_already_waited_counts) {
+  // queue_max is 10: a second ask of 8 does not fit.
+  auto big = std::make_shared<captured_ports>();
+  big->answers = std::make_shared<std::vector<std::vector<uint16_t>>>();
+  self->send(bal, atom::next_v, port_ask{8, 0, {}, {}, big});
+  run();
+  EXPECT_EQ(ask_ports(8), std::vector<uint16_t>{});
+  // An ask whose requests waited 5 s already on their io thread: no time left.
+  auto late = std::make_shared<captured_ports>();
+  late->answers = answers;
+  port_ask waited{1, 0, {}, {}, late};
+  waited.waited = std::chrono::seconds(5);
+  self->send(bal, atom::next_v, std::move(waited));
+  run();
+  ASSERT_EQ(answers->size(), 1u);
+  EXPECT_TRUE(answers->front().empty());
+  EXPECT_TRUE(big->answers->empty()); // still waiting
+  EXPECT_EQ(state_of<balancer_state>(bal).queue_timeouts, 9u);
 }
 
 TEST_F(balancer_test, down_takes_a_port_out_at_once) {

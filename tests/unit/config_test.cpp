@@ -84,6 +84,11 @@ TEST(config, shipped_corral_toml_is_valid_and_matches_the_defaults) {
   EXPECT_EQ(cfg.pool.on_exit, defaults.pool.on_exit);
   EXPECT_EQ(cfg.pool.stop_timeout, defaults.pool.stop_timeout);
   EXPECT_EQ(cfg.pool.init, defaults.pool.init);
+  EXPECT_EQ(cfg.pool.run_dir, defaults.pool.run_dir);
+  EXPECT_EQ(cfg.queue.timeout, defaults.queue.timeout);
+  EXPECT_EQ(cfg.queue.max, defaults.queue.max);
+  EXPECT_EQ(cfg.rollout.max_surge, defaults.rollout.max_surge);
+  EXPECT_EQ(cfg.rollout.max_unavailable, defaults.rollout.max_unavailable);
   EXPECT_EQ(cfg.health.path, defaults.health.path);
   EXPECT_EQ(cfg.health.interval, defaults.health.interval);
   EXPECT_EQ(cfg.health.timeout, defaults.health.timeout);
@@ -286,4 +291,61 @@ TEST(config, missing_file_is_an_error_naming_it) {
   ASSERT_TRUE(std::holds_alternative<config_error>(result));
   EXPECT_EQ(std::get<config_error>(result).render(),
             "/nonexistent/corral.toml: cannot open the file");
+}
+
+// -- issue 8: rollouts, the queue, the run dir, reload ---------------------------------
+
+TEST(config, rollout_queue_and_run_dir_keys_are_read) {
+  auto result = parse_config("[proxy]\nqueue_timeout = \"2s\"\nqueue_max = 7\n"
+                             "[pool]\nrun_dir = \"/tmp/corral-run\"\n"
+                             "[rollout]\nmax_surge = 2\nmax_unavailable = 1\n",
+                             "x.toml");
+  ASSERT_TRUE(std::holds_alternative<config>(result)) << std::get<config_error>(result).render();
+  auto& cfg = std::get<config>(result);
+  EXPECT_EQ(cfg.queue.timeout, std::chrono::seconds(2));
+  EXPECT_EQ(cfg.queue.max, 7u);
+  EXPECT_EQ(cfg.pool.run_dir, "/tmp/corral-run");
+  EXPECT_EQ(cfg.rollout.max_surge, 2u);
+  EXPECT_EQ(cfg.rollout.max_unavailable, 1u);
+}
+
+TEST(config, a_rollout_that_could_never_progress_is_refused) {
+  auto result = parse_config("[rollout]\nmax_surge = 0\nmax_unavailable = 0\n", "x.toml");
+  ASSERT_TRUE(std::holds_alternative<config_error>(result));
+  auto err = std::get<config_error>(result).render();
+  EXPECT_NE(err.find("x.toml:3:1: [rollout] max_unavailable: max_surge and max_unavailable "
+                     "cannot both be 0"),
+            std::string::npos)
+    << err;
+}
+
+TEST(config, the_proxy_port_may_not_sit_on_a_surge_port) {
+  // Pool 9000..9009, and the surge port 9010.
+  auto result = parse_config("[proxy]\nlisten = \"127.0.0.1:9010\"\n"
+                             "[pool]\nstart_port = 9000\n",
+                             "x.toml");
+  ASSERT_TRUE(std::holds_alternative<config_error>(result));
+  EXPECT_NE(std::get<config_error>(result).render().find("surge included"), std::string::npos)
+    << std::get<config_error>(result).render();
+}
+
+TEST(config, reload_refuses_only_what_needs_a_restart) {
+  config running;
+  auto loaded = running;
+  loaded.scaling.interval = std::chrono::seconds(5);
+  loaded.pool.max_containers = 4;
+  loaded.pool.image = "other:latest";
+  loaded.proxy.retries = 0;
+  EXPECT_TRUE(restart_only_changes(running, loaded).empty());
+  loaded.proxy.listen.port = 8081;
+  loaded.admin.listen.host = "127.0.0.2";
+  loaded.pool.name = "other";
+  loaded.pool.start_port = 9000;
+  loaded.proxy.threads = 2;
+  loaded.pool.run_dir = "/tmp/x";
+  loaded.docker.socket = "/tmp/docker.sock";
+  EXPECT_EQ(restart_only_changes(running, loaded),
+            (std::vector<std::string>{"[proxy] listen", "[proxy] threads", "[admin] listen",
+                                      "[pool] name", "[pool] start_port", "[pool] run_dir",
+                                      "[docker] socket"}));
 }

@@ -37,7 +37,7 @@ protected:
   }
 
   void watch(uint16_t port, const std::string& id) {
-    self->send(hc, atom::watch_v, port, id);
+    self->send(hc, atom::watch_v, port, id, false);
     run();
   }
 

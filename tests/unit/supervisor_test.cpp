@@ -135,7 +135,7 @@ TEST_F(supervisor_test, starts_min_containers_on_consecutive_ports) {
 TEST_F(supervisor_test, container_joins_the_balancer_only_after_its_first_passing_probe) {
   start(2);
   EXPECT_TRUE(rotation().empty());
-  EXPECT_EQ(slot_at(8000).phase, slot_phase::starting);
+  EXPECT_EQ(slot_at(8000).facts.phase, slot_phase::starting);
   fail_probe(8000); // not listening yet
   EXPECT_TRUE(rotation().empty());
   pass({8001});
@@ -143,7 +143,7 @@ TEST_F(supervisor_test, container_joins_the_balancer_only_after_its_first_passin
   advance(50ms);
   pass({8000});
   EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000, 8001}));
-  EXPECT_EQ(slot_at(8000).phase, slot_phase::ready);
+  EXPECT_EQ(slot_at(8000).facts.phase, slot_phase::ready);
 }
 
 TEST_F(supervisor_test, dead_container_is_replaced_on_the_same_port) {
@@ -168,7 +168,7 @@ TEST_F(supervisor_test, dead_container_is_replaced_on_the_same_port) {
   EXPECT_EQ(rotation(), (std::vector<uint16_t>{8001})); // not before its probe
   pass({8000});
   EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000, 8001}));
-  EXPECT_EQ(slot_at(8000).restarts, 1u);
+  EXPECT_EQ(slot_at(8000).facts.restarts, 1u);
 }
 
 TEST_F(supervisor_test, killed_container_gives_up_its_name_before_its_removal) {
@@ -182,7 +182,7 @@ TEST_F(supervisor_test, killed_container_gives_up_its_name_before_its_removal) {
   EXPECT_EQ(rt->count("rename " + old_id + " acts-8000-gone-" + old_id), 1u);
   EXPECT_EQ(rt->count("create acts-8000"), 2u);
   EXPECT_EQ(rt->count("remove acts-8000"), 0u); // no name clash to clear
-  EXPECT_EQ(slot_at(8000).phase, slot_phase::starting);
+  EXPECT_EQ(slot_at(8000).facts.phase, slot_phase::starting);
   EXPECT_TRUE(st().retiring.empty()); // the old actor finished and went down
   pass({8000});
   EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000}));
@@ -198,7 +198,7 @@ TEST_F(supervisor_test, without_a_rename_the_replacement_waits_for_the_removal) 
   auto created = std::find(removed, rt->calls.end(), "create acts-8000");
   EXPECT_NE(removed, rt->calls.end());
   EXPECT_NE(created, rt->calls.end());
-  EXPECT_EQ(slot_at(8000).phase, slot_phase::starting);
+  EXPECT_EQ(slot_at(8000).facts.phase, slot_phase::starting);
 }
 
 TEST_F(supervisor_test, unhealthy_container_is_killed_and_replaced_on_the_same_port) {
@@ -209,7 +209,7 @@ TEST_F(supervisor_test, unhealthy_container_is_killed_and_replaced_on_the_same_p
   fail_probe(8000);
   EXPECT_EQ(rt->count("remove " + old_id), 1u);
   EXPECT_EQ(rt->count("create acts-8000"), 2u);
-  EXPECT_EQ(slot_at(8000).phase, slot_phase::starting);
+  EXPECT_EQ(slot_at(8000).facts.phase, slot_phase::starting);
   EXPECT_NE(slot_at(8000).last_error.find("health check failed"), std::string::npos);
   pass({8000});
   EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000}));
@@ -248,7 +248,7 @@ TEST_F(supervisor_test, slot_that_keeps_failing_backs_off_exponentially) {
   died(8001); // streak 1: replaced at once
   EXPECT_EQ(rt->count("create acts-8001"), 2u);
   died(8001); // streak 2: waits 1 s
-  EXPECT_EQ(slot_at(8001).phase, slot_phase::waiting);
+  EXPECT_EQ(slot_at(8001).facts.phase, slot_phase::backoff);
   advance(999ms);
   EXPECT_EQ(rt->count("create acts-8001"), 2u);
   advance(1ms);
@@ -260,11 +260,11 @@ TEST_F(supervisor_test, slot_that_keeps_failing_backs_off_exponentially) {
   EXPECT_EQ(rt->count("create acts-8001"), 4u);
   // The healthy slot keeps serving throughout.
   EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000}));
-  EXPECT_EQ(slot_at(8000).restarts, 0u);
+  EXPECT_EQ(slot_at(8000).facts.restarts, 0u);
   // Once a replacement passes, the streak resets: the next death is
   // replaced at once again.
   pass({8001});
-  EXPECT_EQ(slot_at(8001).streak, 0u);
+  EXPECT_EQ(slot_at(8001).facts.streak, 0u);
   died(8001);
   EXPECT_EQ(rt->count("create acts-8001"), 5u);
 }
@@ -285,17 +285,36 @@ TEST_F(supervisor_test, backoff_is_capped_at_max_backoff) {
 }
 
 TEST_F(supervisor_test, container_that_cannot_be_created_is_retried_with_backoff) {
-  rt->create_failures.push_back({runtime_errc::image_missing, "image \"acts:latest\" is missing", 404});
-  rt->create_failures.push_back({runtime_errc::image_missing, "image \"acts:latest\" is missing", 404});
+  rt->create_failures.push_back({runtime_errc::engine_error, "engine busy", 500});
+  rt->create_failures.push_back({runtime_errc::engine_error, "engine busy", 500});
   start(1);
   // First failure: again at once; second: after the backoff.
   EXPECT_EQ(rt->count("create acts-8000"), 2u);
-  EXPECT_EQ(slot_at(8000).phase, slot_phase::waiting);
-  EXPECT_NE(slot_at(8000).last_error.find("missing"), std::string::npos);
+  EXPECT_EQ(slot_at(8000).facts.phase, slot_phase::backoff);
+  EXPECT_NE(slot_at(8000).last_error.find("busy"), std::string::npos);
   advance(1s);
   EXPECT_EQ(rt->count("create acts-8000"), 3u);
   pass({8000});
   EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000}));
+}
+
+// Issue 8: an error a retry cannot fix marks the slot failed with its
+// reason, instead of retrying with backoff forever; the others keep serving.
+TEST_F(supervisor_test, a_missing_image_fails_the_slot_without_retrying_while_others_serve) {
+  start(1);
+  pass({8000});
+  rt->create_failures.push_back({runtime_errc::image_missing, "image \"acts:latest\" is missing", 404});
+  scale(2);
+  EXPECT_EQ(rt->count("create acts-8001"), 1u);
+  EXPECT_EQ(slot_at(8001).facts.phase, slot_phase::failed);
+  EXPECT_NE(slot_at(8001).last_error.find("missing"), std::string::npos);
+  advance(60s); // no backoff runs: nothing is tried again
+  EXPECT_EQ(rt->count("create acts-8001"), 1u);
+  EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000}));
+  auto status = ask<pool_status>(sup, caf::get_atom_v, atom::status_v);
+  ASSERT_EQ(status.slots.size(), 2u);
+  EXPECT_EQ(status.slots[1].state, "failed");
+  EXPECT_EQ(status.event_counts["start_failed"], 1u);
 }
 
 TEST_F(supervisor_test, leftover_container_with_the_same_name_is_cleared) {
@@ -321,10 +340,10 @@ TEST_F(supervisor_test, scale_up_keeps_the_port_of_a_slot_waiting_to_restart) {
   pass({8000});
   died(8001);
   died(8001); // now waiting in backoff: still a member of the pool
-  ASSERT_EQ(slot_at(8001).phase, slot_phase::waiting);
+  ASSERT_EQ(slot_at(8001).facts.phase, slot_phase::backoff);
   scale(3);
   EXPECT_EQ(slot_ports(), (std::vector<uint16_t>{8000, 8001, 8002}));
-  EXPECT_EQ(slot_at(8002).phase, slot_phase::starting);
+  EXPECT_EQ(slot_at(8002).facts.phase, slot_phase::starting);
 }
 
 TEST_F(supervisor_test, scale_down_drains_and_removes_the_highest_ports_first) {
@@ -349,7 +368,7 @@ TEST_F(supervisor_test, drain_waits_for_requests_in_flight) {
   pass({8000, 8001});
   requests_in_flight(2); // one on each port
   scale(1);
-  EXPECT_EQ(slot_at(8001).phase, slot_phase::draining);
+  EXPECT_EQ(slot_at(8001).facts.phase, slot_phase::draining);
   EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000}));
   EXPECT_EQ(rt->running(), names({8000, 8001})); // still serving its request
   finish({8001});
@@ -375,7 +394,7 @@ TEST_F(supervisor_test, scale_up_during_a_drain_keeps_the_draining_container) {
   scale(1);
   auto id = slot_at(8001).container_id;
   scale(2);
-  EXPECT_EQ(slot_at(8001).phase, slot_phase::ready);
+  EXPECT_EQ(slot_at(8001).facts.phase, slot_phase::ready);
   EXPECT_EQ(slot_at(8001).container_id, id);
   EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000, 8001}));
   finish({8001});
@@ -387,7 +406,7 @@ TEST_F(supervisor_test, scale_down_during_a_replacement_cancels_the_replacement)
   start(3);
   pass({8000, 8001, 8002});
   died(8002); // being replaced: the new container is starting
-  ASSERT_EQ(slot_at(8002).phase, slot_phase::starting);
+  ASSERT_EQ(slot_at(8002).facts.phase, slot_phase::starting);
   scale(2);
   EXPECT_EQ(slot_ports(), (std::vector<uint16_t>{8000, 8001}));
   EXPECT_EQ(rt->running(), names({8000, 8001}));
@@ -400,7 +419,7 @@ TEST_F(supervisor_test, scale_down_of_a_slot_in_backoff_drops_it) {
   pass({8000});
   died(8001);
   died(8001);
-  ASSERT_EQ(slot_at(8001).phase, slot_phase::waiting);
+  ASSERT_EQ(slot_at(8001).facts.phase, slot_phase::backoff);
   scale(1);
   EXPECT_EQ(slot_ports(), (std::vector<uint16_t>{8000}));
   advance(30s); // the cancelled restart never fires
@@ -423,7 +442,7 @@ TEST_F(supervisor_test, unreachable_port_is_rechecked_before_it_gets_traffic_aga
   self->send(st().balancer, atom::next_v, port_ask{0, 0, {}, {8001}, nullptr});
   run();
   EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000}));
-  EXPECT_EQ(slot_at(8001).phase, slot_phase::checking);
+  EXPECT_EQ(slot_at(8001).facts.phase, slot_phase::checking);
   pass({8001}); // a transient hiccup: back in the rotation
   EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000, 8001}));
   self->send(st().balancer, atom::next_v, port_ask{0, 0, {}, {8001}, nullptr});
@@ -447,11 +466,11 @@ TEST_F(supervisor_test, resync_restarts_slots_waiting_in_backoff_at_once) {
   rt->create_failures.push_back({runtime_errc::daemon_unreachable, "daemon down", 0});
   rt->create_failures.push_back({runtime_errc::daemon_unreachable, "daemon down", 0});
   start(1);
-  ASSERT_EQ(slot_at(8000).phase, slot_phase::waiting); // 1 s backoff
+  ASSERT_EQ(slot_at(8000).facts.phase, slot_phase::backoff); // 1 s backoff
   self->send(sup, atom::resync_v, std::vector<observed_container>{});
   run();
   EXPECT_EQ(rt->count("create acts-8000"), 3u);
-  EXPECT_EQ(slot_at(8000).phase, slot_phase::starting);
+  EXPECT_EQ(slot_at(8000).facts.phase, slot_phase::starting);
   advance(1s); // the old backoff timer is stale now
   EXPECT_EQ(rt->count("create acts-8000"), 3u);
 }
@@ -460,7 +479,7 @@ TEST_F(supervisor_test, shutdown_removes_every_container_then_answers) {
   start(3);
   pass({8000, 8001});
   died(8001);
-  EXPECT_TRUE(ask<bool>(sup, atom::shutdown_v));
+  EXPECT_TRUE(ask<bool>(sup, atom::shutdown_v, cfg.pool.on_exit == exit_policy::keep));
   EXPECT_TRUE(rt->containers.empty());
   EXPECT_TRUE(st().slots.empty());
   EXPECT_TRUE(rotation().empty());
@@ -470,7 +489,7 @@ TEST_F(supervisor_test, shutdown_with_keep_leaves_containers_running) {
   cfg.pool.on_exit = exit_policy::keep;
   start(2);
   pass({8000, 8001});
-  EXPECT_TRUE(ask<bool>(sup, atom::shutdown_v));
+  EXPECT_TRUE(ask<bool>(sup, atom::shutdown_v, cfg.pool.on_exit == exit_policy::keep));
   EXPECT_EQ(rt->running(), names({8000, 8001}));
   EXPECT_TRUE(st().slots.empty());
 }
