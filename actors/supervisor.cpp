@@ -174,11 +174,11 @@ void carry_out(self_ptr self, uint16_t port, const slot_step& step) {
         break;
       case slot_action::schedule_restart:
         s.generation = st.next_generation++;
-        log::warn("supervisor", "failing without becoming ready; waiting before the next try",
+        log::warn("supervisor", "failing without becoming ready; backing off",
                   {{"port", port},
-                   {"failures", s.facts.streak},
+                   {"streak", s.facts.streak},
                    {"last_error", s.last_error},
-                   {"delay_ms", step.delay.count()}});
+                   {"next_attempt_ms", step.delay.count()}});
         self->delayed_send(self, step.delay, atom::restart_v, port, s.generation);
         break;
       case slot_action::erase:
@@ -303,8 +303,9 @@ void replan(self_ptr self) {
 /// Feeds `event` to the slot on `port` and carries out the outcome.
 void on_event(self_ptr self, uint16_t port, slot_event event, const std::string& reason) {
   auto& st = self->state;
-  // Frozen for a successor: only leaving the containers running is left.
-  if (st.frozen && event != slot_event::shutdown)
+  // Frozen for a successor: nothing changes but the final shutdown, which
+  // leaves the containers running.
+  if (st.frozen && !st.shutting_down && event != slot_event::shutdown)
     return;
   auto i = st.slots.find(port);
   if (i == st.slots.end())

@@ -25,8 +25,8 @@ namespace json = boost::json;
 const char* const class_names[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
 
 /// Every slot state, so each shows in /metrics even at zero.
-const char* const slot_states[] = {"creating", "starting", "ready",  "checking",
-                                   "draining", "stopping", "waiting"};
+const char* const slot_states[] = {"creating", "adopting", "starting", "ready", "checking",
+                                   "draining", "stopping", "backoff",  "failed"};
 
 /// Every lifecycle event and death class, likewise.
 const char* const container_events[] = {"created", "started", "ready",    "killed",
@@ -91,6 +91,7 @@ json::object slot_json(const admin_snapshot& snap, const slot_status& s) {
     {"failure_streak", s.failure_streak},
     {"since_ms", s.since_ms},
     {"last_error", s.last_error},
+    {"spec", s.spec},
   };
   uint64_t requests = 0;
   for (auto& r : snap.balancer.requests_by_port)
@@ -209,6 +210,19 @@ std::string render_status_json(const admin_snapshot& snap) {
       {"min", snap.pool.min_containers},
       {"max", snap.pool.max_containers},
       {"ready", ready},
+      {"spec", snap.pool.spec},
+      {"image_id", snap.pool.image_id},
+      {"rollout",
+       {{"state", snap.pool.rollout.state},
+        {"from", snap.pool.rollout.from},
+        {"to", snap.pool.rollout.to},
+        {"from_image", snap.pool.rollout.from_image},
+        {"to_image", snap.pool.rollout.to_image},
+        {"updated", snap.pool.rollout.updated},
+        {"total", snap.pool.rollout.total},
+        {"started_ms", snap.pool.rollout.started_ms},
+        {"finished_ms", snap.pool.rollout.finished_ms},
+        {"failure", snap.pool.rollout.failure}}},
       {"slots", std::move(slots)}}},
     {"balancer",
      {{"rotation", std::move(rotation)},
@@ -216,9 +230,13 @@ std::string render_status_json(const admin_snapshot& snap) {
       {"handed_out", snap.balancer.handed_out},
       {"no_backend", snap.balancer.no_backend},
       {"failed", snap.balancer.failed},
-      {"window_requests", snap.balancer.window_requests}}},
+      {"window_requests", snap.balancer.window_requests},
+      {"queued_now", snap.balancer.queued_now},
+      {"queued", snap.balancer.queued},
+      {"queue_timeouts", snap.balancer.queue_timeouts}}},
     {"scaler",
-     {{"windows", snap.scaler.windows},
+     {{"interval_ms", snap.scaler.interval_ms},
+      {"windows", snap.scaler.windows},
       {"last_window_requests", snap.scaler.last_window_requests},
       {"last_decision", std::move(last_decision)}}},
     {"proxy",
@@ -349,6 +367,13 @@ std::string render_metrics(const admin_snapshot& snap) {
   for (auto* state : slot_states)
     out.sample("corral_pool_containers", {{"pool", pool}, {"state", state}},
                lookup(by_state, state));
+  out.family("corral_rollout_active", "gauge", "1 while a rollout is under way.");
+  out.sample("corral_rollout_active", {{"pool", pool}},
+             uint64_t{snap.pool.rollout.state == "rolling" ? 1u : 0u});
+  out.family("corral_rollout_updated_containers", "gauge",
+             "Slots ready on the new spec during the latest rollout.");
+  out.sample("corral_rollout_updated_containers", {{"pool", pool}},
+             uint64_t{snap.pool.rollout.updated});
   out.family("corral_container_restarts_total", "counter", "Replacements per slot.");
   for (auto& s : snap.pool.slots)
     out.sample("corral_container_restarts_total", {{"pool", pool}, {"port", port_text(s.port)}},
@@ -383,6 +408,15 @@ std::string render_metrics(const admin_snapshot& snap) {
   out.sample("corral_balancer_unreachable_total", {}, snap.balancer.failed);
   out.family("corral_scaling_window_requests", "gauge", "Requests in the current scaling window.");
   out.sample("corral_scaling_window_requests", {}, snap.balancer.window_requests);
+  out.family("corral_balancer_queued_requests", "gauge",
+             "Requests waiting for a ready backend now.");
+  out.sample("corral_balancer_queued_requests", {}, snap.balancer.queued_now);
+  out.family("corral_balancer_queued_total", "counter",
+             "Requests that waited for a ready backend.");
+  out.sample("corral_balancer_queued_total", {}, snap.balancer.queued);
+  out.family("corral_balancer_queue_timeouts_total", "counter",
+             "Requests that found no ready backend within queue_timeout, or no room to wait.");
+  out.sample("corral_balancer_queue_timeouts_total", {}, snap.balancer.queue_timeouts);
 
   // -- health checks
   out.family("corral_probes_total", "counter", "Health probes by port and result.");

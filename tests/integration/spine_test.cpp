@@ -112,28 +112,38 @@ TEST(spine, on_exit_keep_leaves_the_containers_running) {
   // The harness removes them; a fresh corral would too (next test).
 }
 
-TEST(spine, containers_an_earlier_run_left_behind_are_replaced_at_start) {
+// An earlier run's containers: the one that can serve is adopted, not
+// replaced; an exited one and one beyond the size it wants are removed.
+TEST(spine, containers_an_earlier_run_left_are_adopted_or_removed_at_start) {
   CORRAL_NEED_DOCKER();
   auto ports = test_ports::from_base(20080);
   auto pool = unique_name("spine-left");
-  std::string first_id;
-  {
-    corral_process first{pool, test_config(pool, ports, "on_exit = \"keep\"\n"), ports};
-    ASSERT_TRUE(first.start()) << first.log();
-    ASSERT_TRUE(first.wait_pool({ports.pool_start}, 20s));
-    first_id = first.slots().at(0).container;
-    ASSERT_EQ(first.stop(), 0);
-    ASSERT_EQ(running_names(pool).size(), 1u);
-    // (destroying `first` would clean up; keep the container for the second run)
-    corral_process second{pool, test_config(pool, ports), ports};
-    ASSERT_TRUE(second.start()) << second.log();
-    ASSERT_TRUE(second.wait_pool({ports.pool_start}, 20s)) << second.log();
-    EXPECT_NE(second.slots().at(0).container, first_id);
-    EXPECT_NE(second.log().find("left behind"), std::string::npos) << second.log();
-    EXPECT_EQ(running_names(pool).size(), 1u);
-    EXPECT_EQ(second.stop(), 0);
-    EXPECT_TRUE(pool_containers(pool).empty());
-  }
+  uint16_t p = ports.pool_start;
+  corral_process first{pool, test_config(pool, ports, "min_containers = 3\non_exit = \"keep\"\n"),
+                       ports};
+  ASSERT_TRUE(first.start()) << first.log();
+  ASSERT_TRUE(first.wait_pool({p, uint16_t(p + 1), uint16_t(p + 2)}, 20s)) << first.log();
+  auto first_id = first.container_on(p);
+  auto exited_id = first.container_on(static_cast<uint16_t>(p + 1));
+  ASSERT_EQ(first.stop(), 0);
+  ASSERT_EQ(running_names(pool).size(), 3u);
+  ASSERT_TRUE(docker_kill(exited_id));
+  ASSERT_TRUE(wait_until(10s, [&] { return running_names(pool).size() == 2; }));
+
+  // Wants 2: p is adopted, p + 1 (exited) replaced, p + 2 (beyond 2) removed.
+  corral_process second{pool, test_config(pool, ports, "min_containers = 2\n"), ports,
+                        {}, "second"};
+  ASSERT_TRUE(second.start()) << second.log();
+  ASSERT_TRUE(second.wait_pool({p, uint16_t(p + 1)}, 20s)) << second.log();
+  EXPECT_EQ(second.container_on(p), first_id);
+  EXPECT_NE(second.container_on(static_cast<uint16_t>(p + 1)), exited_id);
+  auto log = second.log();
+  EXPECT_NE(log.find("removing a container an earlier run left"), std::string::npos) << log;
+  EXPECT_NE(log.find("not running (exited)"), std::string::npos) << log;
+  EXPECT_NE(log.find("beyond the pool"), std::string::npos) << log;
+  EXPECT_EQ(pool_containers(pool).size(), 2u);
+  EXPECT_EQ(second.stop(), 0);
+  EXPECT_TRUE(pool_containers(pool).empty());
 }
 
 // -- unusable setups: one line on stderr, a defined status, nothing created --

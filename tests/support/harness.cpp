@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <fcntl.h>
 #include <fstream>
@@ -138,6 +139,32 @@ bool docker_kill(const std::string& name_or_id) {
   return static_cast<bool>(daemon().kill(name_or_id, "SIGKILL"));
 }
 
+double unix_seconds() {
+  using namespace std::chrono;
+  return duration<double>(system_clock::now().time_since_epoch()).count();
+}
+
+int shell(const std::string& command) {
+  auto status = std::system(command.c_str());
+  return status < 0 ? -1 : WEXITSTATUS(status);
+}
+
+int pool_events_since(const std::string& pool, double since, const std::string& event) {
+  char window[96];
+  std::snprintf(window, sizeof window, "--since %.3f --until %.3f", since, unix_seconds());
+  auto command = "docker events " + std::string{window} + " --filter label=corral.pool=" + pool
+                 + " --filter type=container --filter event=" + event
+                 + " --format '{{.ID}}' 2>/dev/null";
+  auto* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr)
+    return -1;
+  int lines = 0;
+  char buf[256];
+  while (std::fgets(buf, sizeof buf, pipe) != nullptr)
+    ++lines;
+  return ::pclose(pipe) == 0 ? lines : -1;
+}
+
 // -- corral ------------------------------------------------------------------------------
 
 std::string test_config(const std::string& pool, const test_ports& ports,
@@ -155,11 +182,11 @@ std::string test_config(const std::string& pool, const test_ports& ports,
 }
 
 corral_process::corral_process(std::string pool, std::string toml, test_ports ports,
-                               std::string volume)
+                               std::string volume, std::string instance)
   : pool_(std::move(pool)), volume_(std::move(volume)), ports_(ports) {
   if (volume_.empty())
     volume_ = pool_ + "-data";
-  auto stem = std::string{"/tmp/corral-test-"} + pool_;
+  auto stem = std::string{"/tmp/corral-test-"} + pool_ + (instance.empty() ? "" : "-" + instance);
   config_path_ = stem + ".toml";
   log_path_ = stem + ".log";
   std::ofstream{config_path_} << toml;
@@ -175,14 +202,23 @@ corral_process::~corral_process() {
   std::remove(config_path_.c_str());
 }
 
-bool corral_process::start(std::chrono::milliseconds deadline) {
+bool corral_process::start(std::chrono::milliseconds deadline, std::vector<std::string> args) {
+  exit_status_ = -1;
+  std::vector<std::string> argv_text{CORRAL_BINARY, "--config", config_path_};
+  argv_text.insert(argv_text.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_text)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
   pid_ = ::fork();
   if (pid_ == 0) {
     int fd = ::open(log_path_.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0644);
     ::dup2(fd, STDOUT_FILENO);
     ::dup2(fd, STDERR_FILENO);
-    ::execl(CORRAL_BINARY, CORRAL_BINARY, "--config", config_path_.c_str(),
-            static_cast<char*>(nullptr));
+    // corral outlives nothing of the test's: a lock or pipe the test holds
+    // must not stay held by it.
+    ::close_range(3, ~0U, 0);
+    ::execv(CORRAL_BINARY, argv.data());
     std::_Exit(127);
   }
   return wait_until(deadline, [this] {
@@ -201,6 +237,25 @@ bool corral_process::running() {
     return true;
   exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return false;
+}
+
+void corral_process::kill9() {
+  if (!running())
+    return;
+  ::kill(pid_, SIGKILL);
+  wait_exit(10s);
+}
+
+void corral_process::signal(int sig) {
+  if (running())
+    ::kill(pid_, sig);
+}
+
+void corral_process::rewrite_config(const std::string& toml) {
+  // Written whole, then renamed: a reload never reads half a file.
+  auto next = config_path_ + ".next";
+  std::ofstream{next} << toml;
+  std::rename(next.c_str(), config_path_.c_str());
 }
 
 int corral_process::wait_exit(std::chrono::milliseconds deadline) {

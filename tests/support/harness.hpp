@@ -101,6 +101,17 @@ void remove_pool(const std::string& pool, const std::string& volume = {});
 /// Sends SIGKILL to a container through the daemon (what `docker kill` does).
 bool docker_kill(const std::string& name_or_id);
 
+/// How many `event` events (create, start, die, ...) Docker recorded for the
+/// pool's containers since `since` (unix seconds, fractions allowed) until
+/// now, from `docker events`; -1 when it cannot tell.
+int pool_events_since(const std::string& pool, double since, const std::string& event);
+
+/// Unix seconds now, with fractions, as `docker events --since` takes them.
+double unix_seconds();
+
+/// Runs a shell command; its exit status (-1 when it could not run).
+int shell(const std::string& command);
+
 // -- corral ------------------------------------------------------------------------------
 
 /// The ports one test uses: proxy, admin and the pool's start port. Each
@@ -143,14 +154,32 @@ using slot_view = admin::slot_view;
 class corral_process {
 public:
   /// `toml` is the whole config; `pool` and `volume` name what to clean up.
+  /// `instance` tells apart two corral processes of one pool (a takeover, a
+  /// second corral): each has its own config and log file.
   corral_process(std::string pool, std::string toml, test_ports ports,
-                 std::string volume = {});
+                 std::string volume = {}, std::string instance = {});
   ~corral_process();
   corral_process(const corral_process&) = delete;
   corral_process& operator=(const corral_process&) = delete;
 
-  /// Launches corral; true once its admin endpoint answers.
-  bool start(std::chrono::milliseconds deadline = 20s);
+  /// Launches corral (with `args` after --config FILE, e.g. --takeover);
+  /// true once its admin endpoint answers. May be called again after it
+  /// exited or was killed: a restart.
+  bool start(std::chrono::milliseconds deadline = 20s, std::vector<std::string> args = {});
+
+  /// SIGKILL, as a crash would end it; waits for the process to be gone.
+  void kill9();
+
+  /// Sends `sig` (SIGHUP for a reload).
+  void signal(int sig);
+
+  /// Replaces the config file (for a reload).
+  void rewrite_config(const std::string& toml);
+
+  /// The process id; -1 before start().
+  pid_t pid() const {
+    return pid_;
+  }
 
   /// Sends SIGTERM and waits for the exit; returns the exit status, or -1
   /// when corral had to be killed after `deadline`.
