@@ -4,6 +4,7 @@
 #include "actors/actors.hpp"
 #include "actors/metered_actor.hpp"
 #include "app/admin_documents.hpp"
+#include "app/dashboard.hpp"
 
 #include <caf/all.hpp>
 
@@ -14,12 +15,6 @@ namespace corral {
 namespace {
 
 constexpr auto ask_timeout = std::chrono::seconds(2);
-
-const char* const index_text = "corral admin endpoint\n"
-                               "  GET /status   pool, actors, balancer and proxy as JSON\n"
-                               "  GET /metrics  the same in the Prometheus text format\n"
-                               "  GET /events   the latest container lifecycle events\n"
-                               "  GET /healthz  200 while corral runs\n";
 
 /// What one admin request shows.
 enum class document : uint8_t { status, metrics, events };
@@ -95,7 +90,8 @@ admin_server::handler_function make_admin_handler(caf::actor_system& sys, admin_
       return;
     }
     if (path == "/") {
-      reply(200, "text/plain", index_text);
+      // The live dashboard: a page that polls /status and /events itself.
+      reply(200, "text/html; charset=utf-8", std::string{dashboard_html()});
       return;
     }
     document what;
