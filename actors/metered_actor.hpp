@@ -11,6 +11,7 @@
 #include <caf/error.hpp>
 #include <caf/exit_reason.hpp>
 #include <caf/mailbox_element.hpp>
+#include <caf/system_messages.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include <functional>
@@ -63,22 +64,6 @@ public:
     });
   }
 
-  /// Runs `f` measured as a message of kind `name`: for what CAF hands to
-  /// an actor outside consume() (down and exit handlers).
-  template <class F>
-  void measured(std::string_view name, F&& f) {
-    if (!meter_) {
-      f();
-      return;
-    }
-    auto& m = *meter_;
-    m.begin(metrics::actor_census::now_ns(), this->mailbox().size());
-    f();
-    auto kind = m.kind({0, std::hash<std::string_view>{}(name)},
-                       [name] { return std::string{name}; });
-    m.end(kind, metrics::actor_census::now_ns(), this->mailbox().size());
-  }
-
   caf::invoke_message_result consume(caf::mailbox_element& x) override {
     if (!meter_)
       return Base::consume(x);
@@ -94,10 +79,12 @@ public:
   }
 
 private:
-  // Reserved keys for what has no leading atom; atom values never are 1-3.
+  // Reserved keys for what has no leading atom; atom values never are 1-5.
   static constexpr uint64_t response_key = 1;
   static constexpr uint64_t empty_key = 2;
   static constexpr uint64_t other_key = 3;
+  static constexpr uint64_t down_key = 4;
+  static constexpr uint64_t exit_key = 5;
 
   static bool atom_at(const caf::mailbox_element& x, size_t pos) {
     auto& xs = x.content();
@@ -110,6 +97,11 @@ private:
     auto& xs = x.content();
     if (xs.empty())
       return {0, empty_key};
+    // A monitored actor's end and a linked one's exit come through here too.
+    if (xs.template match_element<caf::down_msg>(0))
+      return {0, down_key};
+    if (xs.template match_element<caf::exit_msg>(0))
+      return {0, exit_key};
     if (!atom_at(x, 0))
       return {0, other_key};
     auto first = static_cast<uint64_t>(xs.template get_as<caf::atom_value>(0));
@@ -122,7 +114,18 @@ private:
   static std::string kind_name(const caf::mailbox_element& x) {
     auto [first, second] = kind_key(x);
     if (first == 0)
-      return second == response_key ? "response" : second == empty_key ? "empty" : "other";
+      switch (second) {
+        case response_key:
+          return "response";
+        case empty_key:
+          return "empty";
+        case down_key:
+          return "down";
+        case exit_key:
+          return "exit";
+        default:
+          return "other";
+      }
     auto name = caf::to_string(static_cast<caf::atom_value>(first));
     if (second != 0)
       name += "_" + caf::to_string(static_cast<caf::atom_value>(second));

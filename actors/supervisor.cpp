@@ -436,10 +436,7 @@ supervisor_actor::behavior_type supervisor(self_ptr self, supervisor_config cfg,
   st.scaler = self->spawn<caf::linked>(scaler, scale_listener_actor{me}, st.balancer,
                                        st.cfg.scaling, st.cfg.pool.min_containers,
                                        st.cfg.pool.max_containers, st.cfg.census);
-  // Down messages bypass consume(): measured here, as kind "down".
-  self->set_down_handler([=](caf::down_msg& msg) {
-    self->measured("down", [&] { on_container_down(self, msg); });
-  });
+  self->set_down_handler([=](caf::down_msg& msg) { on_container_down(self, msg); });
   st.desired = st.cfg.pool.min_containers;
   adopt(self, st.cfg.adopt);
   // Adopted containers of another spec are replaced by a rolling update.

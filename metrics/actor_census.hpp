@@ -79,7 +79,8 @@ public:
   /// messages wait now.
   void end(size_t kind, uint64_t now_ns, uint64_t backlog) noexcept {
     auto since = busy_since_ns_.get();
-    handling_.observe(now_ns > since ? now_ns - since : 0);
+    if (since != 0) // a begin() without its end() would be timed from 0
+      handling_.observe(now_ns > since ? now_ns - since : 0);
     counts_[kind].add();
     mailbox_.set(backlog);
     if (backlog > mailbox_max_.get())

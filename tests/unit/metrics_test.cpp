@@ -125,7 +125,7 @@ TEST(actor_census, counts_never_go_back_when_an_actor_exits) {
   actor_census census;
   auto first = census.enlist("container", 8000);
   auto k = first->kind({1, 0}, [] { return std::string{"launch"}; });
-  first->begin(0, 3);
+  first->begin(1, 3);
   first->end(k, 10, 0);
   census.discharge(first, "normal");
   auto second = census.enlist("container", 8000);

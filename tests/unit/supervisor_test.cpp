@@ -554,6 +554,12 @@ TEST_F(supervisor_test, a_death_is_counted_logged_and_its_replacement_too) {
   EXPECT_EQ(s.spawned, 2u);
   EXPECT_EQ(s.alive, 1u);
   EXPECT_EQ(s.exited["normal"], 1u);
+  // The supervisor heard of the old actor's end as a down message, timed
+  // like any other. Regression: it was timed twice, nested, and the outer
+  // measure ran from 0, a handling time of hours in the +Inf bucket.
+  auto sup_series = series_of("supervisor");
+  EXPECT_EQ(sup_series.messages["down"], 1u);
+  EXPECT_EQ(sup_series.handling.buckets.back(), 0u);
 }
 
 TEST_F(supervisor_test, scale_decisions_show_in_the_event_log_but_not_as_container_events) {
