@@ -114,3 +114,33 @@ ensure_browser_deps() {
     touch "$dir/node_modules"
   fi
 }
+
+# -- Prometheus (tests/contrib) ------------------------------------------------------
+
+# ensure_prometheus: Debian's `prometheus` package, for `promtool` (tests/contrib checks
+# contrib/prometheus and corral's live /metrics with it) and the server that
+# tests/integration/prometheus_test.cpp starts itself, on a loopback port and a temporary
+# directory of its own. The package also ships a system service listening on :9090, which is
+# corral's admin default, and the tests want none of it. Without systemd, invoke-rc.d does not
+# start it (no runlevel to start it in, or a policy-rc.d that denies it); where an init system
+# did start it, the service just installed is stopped and disabled. A prometheus the machine
+# already had is left as it is.
+ensure_prometheus() {
+  if dpkg-query -W -f='${Status}' prometheus 2>/dev/null | grep -q 'ok installed'; then
+    return 0
+  fi
+  say "tests/contrib needs Debian's prometheus (promtool, and a server the tests run on loopback)"
+  ensure_packages prometheus
+  if [ -d /run/systemd/system ]; then
+    if systemctl --quiet is-active prometheus.service 2>/dev/null; then
+      say "stopping the prometheus service the package started on :9090 (corral's admin default)"
+    fi
+    as_root systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+  elif [ -x /etc/init.d/prometheus ]; then
+    if /etc/init.d/prometheus status >/dev/null 2>&1; then
+      say "stopping the prometheus service the package started on :9090 (corral's admin default)"
+      as_root /etc/init.d/prometheus stop >/dev/null 2>&1 || true
+    fi
+    as_root update-rc.d prometheus disable >/dev/null 2>&1 || true
+  fi
+}
