@@ -94,6 +94,23 @@ struct query_answer {
   }
 };
 
+/// The values of `label` in an answer's series.
+std::set<std::string> labels_of(const query_answer& answer, const std::string& label) {
+  std::set<std::string> values;
+  for (auto& [value, n] : answer.by(label))
+    values.insert(value);
+  return values;
+}
+
+/// "8000, 8001" for messages.
+template <class Range>
+std::string joined(const Range& items) {
+  std::ostringstream out;
+  for (auto& item : items)
+    out << (out.tellp() > 0 ? ", " : "") << item;
+  return out.str();
+}
+
 /// Debian's prometheus server on loopback, in a temporary directory of its own (config
 /// and TSDB), scraping one corral's admin listener every second. The destructor stops the
 /// server and removes the directory, however the test ended.
@@ -213,7 +230,7 @@ private:
 /// A corral with a pool of three and a Prometheus scraping it; each test starts its own.
 class prometheus_scrape : public ::testing::Test {
 protected:
-  /// Starts corral (its ports from `base`) with three ready containers, then Prometheus on
+  /// Starts corral (its ports from `base`) with three ready containers and Prometheus on
   /// `prometheus_port`, and waits until Prometheus has scraped corral successfully.
   void start(const std::string& pool_prefix, uint16_t base, uint16_t prometheus_port,
              const std::vector<std::string>& rule_files = {}) {
@@ -224,15 +241,16 @@ protected:
     corral_ = std::make_unique<corral_process>(
       pool, test_config(pool, ports_, "min_containers = 3\n"), ports_);
     ASSERT_TRUE(corral_->start()) << corral_->log();
-    auto p = ports_.pool_start;
-    pool_ports_ = {p, uint16_t(p + 1), uint16_t(p + 2)};
-    ASSERT_TRUE(corral_->wait_pool(pool_ports_, 30s)) << corral_->log();
-
+    // Prometheus scrapes its first target only about 5 s after it starts (its service
+    // discovery hands targets on at most every 5 s): start it while the pool comes up.
     prometheus_ = std::make_unique<prometheus_server>(binary, prometheus_port, ports_.admin,
                                                       rule_files);
     ASSERT_TRUE(prometheus_->start()) << "prometheus did not become ready on 127.0.0.1:"
                                       << prometheus_port << "\n"
                                       << prometheus_->diagnostics();
+    auto p = ports_.pool_start;
+    pool_ports_ = {p, uint16_t(p + 1), uint16_t(p + 2)};
+    ASSERT_TRUE(corral_->wait_pool(pool_ports_, 30s)) << corral_->log();
     query_answer up;
     ASSERT_TRUE(wait_until(20s, [&] {
       up = prometheus_->query("up{job=\"corral\"}");
@@ -276,6 +294,63 @@ protected:
     return labels;
   }
 
+  /// corral_backend_requests_total: one series per backend port, summing to `sent`.
+  void expect_backend_requests(int sent) {
+    auto handed = prometheus_->query("corral_balancer_handed_out_total");
+    EXPECT_EQ(handed.single(), sent) << "corral_balancer_handed_out_total in Prometheus: "
+                                     << json::serialize(handed.result) << handed.error;
+    // A family wholly absent from a scrape that counted every request is missing, not late.
+    auto per_port = poll("corral_backend_requests_total", [&](auto& a) {
+      double sum = 0;
+      for (auto& [port, n] : a.by("port"))
+        sum += n;
+      return a.result.empty() || sum == sent;
+    }, 5s);
+    ASSERT_TRUE(per_port.error.empty()) << per_port.error;
+    ASSERT_FALSE(per_port.result.empty())
+      << "Prometheus has no corral_backend_requests_total series: corral's /metrics does not "
+         "export the per-backend request counter of docs/OBSERVABILITY.md";
+    auto total = prometheus_->query("sum(corral_backend_requests_total)");
+    EXPECT_EQ(total.single(), sent) << "sum(corral_backend_requests_total) in Prometheus: "
+                                    << json::serialize(total.result) << total.error;
+    EXPECT_EQ(labels_of(per_port, "port"), pool_port_labels())
+      << "corral_backend_requests_total should have one series per backend port: "
+      << json::serialize(per_port.result);
+  }
+
+  /// corral_actor_messages_total and corral_actor_mailbox_length for every role, and a
+  /// mailbox series per container actor labelled with its slot's port.
+  void expect_actor_metrics_of_every_role() {
+    const std::set<std::string> roles{"supervisor", "balancer", "health_checker", "scaler",
+                                      "container"};
+    for (std::string metric : {"corral_actor_messages_total", "corral_actor_mailbox_length"}) {
+      // A role's series may follow its first message; the whole family absent is missing.
+      auto answer = poll("count by (role) (" + metric + ")", [&](auto& a) {
+        auto seen = labels_of(a, "role");
+        return a.result.empty()
+               || std::includes(seen.begin(), seen.end(), roles.begin(), roles.end());
+      });
+      ASSERT_TRUE(answer.error.empty()) << answer.error;
+      auto seen = labels_of(answer, "role");
+      std::vector<std::string> missing;
+      std::set_difference(roles.begin(), roles.end(), seen.begin(), seen.end(),
+                          std::back_inserter(missing));
+      EXPECT_TRUE(missing.empty()) << "Prometheus has no " << metric << " series for role(s) "
+                                   << joined(missing) << " (roles it has: "
+                                   << (seen.empty() ? "none" : joined(seen))
+                                   << "): corral's /metrics does not export them as "
+                                      "docs/OBSERVABILITY.md, \"Actors\", says";
+    }
+    auto containers = poll("count by (port) (corral_actor_mailbox_length{role=\"container\"})",
+                           [&](auto& a) {
+                             return a.result.empty() || a.result.size() == pool_ports_.size();
+                           });
+    EXPECT_EQ(labels_of(containers, "port"), pool_port_labels())
+      << "corral_actor_mailbox_length{role=\"container\"} should have one series per slot, "
+         "labelled with its port: "
+      << json::serialize(containers.result) << containers.error;
+  }
+
   void TearDown() override {
     // Prometheus first, so that it does not log corral's end as a failed scrape.
     prometheus_.reset();
@@ -289,23 +364,6 @@ protected:
   std::unique_ptr<corral_process> corral_;
   std::unique_ptr<prometheus_server> prometheus_;
 };
-
-/// The values of `label` in an answer's series.
-std::set<std::string> labels_of(const query_answer& answer, const std::string& label) {
-  std::set<std::string> values;
-  for (auto& [value, n] : answer.by(label))
-    values.insert(value);
-  return values;
-}
-
-/// "8000, 8001" for messages.
-template <class Range>
-std::string joined(const Range& items) {
-  std::ostringstream out;
-  for (auto& item : items)
-    out << (out.tellp() > 0 ? ", " : "") << item;
-  return out.str();
-}
 
 } // namespace
 
@@ -340,79 +398,24 @@ TEST(prometheus, promtool_check_metrics_accepts_corrals_live_metrics) {
   EXPECT_EQ(corral.stop(), 0) << corral.log();
 }
 
-TEST_F(prometheus_scrape, per_backend_request_counters_sum_to_the_requests_sent) {
-  ASSERT_NO_FATAL_FAILURE(start("it-prom-req", 30620, 30690));
+// The "Done when": requests through the proxy read back through Prometheus, and
+// every actor role's metrics there. One test, one Prometheus: each one waits about 5 s for
+// its first scrape (see start()).
+TEST_F(prometheus_scrape, reads_back_the_requests_sent_and_the_actor_metrics_of_every_role) {
+  ASSERT_NO_FATAL_FAILURE(start("it-prom-read", 30620, 30690));
   if (IsSkipped())
     return;
-  // The only traffic through the proxy in this test.
+  // The only traffic through the proxy in this test; it also gives the balancer and the
+  // scaler messages to handle (the scaler's first window opens at the first request).
   constexpr int sent = 90;
   ASSERT_NO_FATAL_FAILURE(send_and_scrape(sent));
-  auto handed = prometheus_->query("corral_balancer_handed_out_total");
-  EXPECT_EQ(handed.single(), sent) << "corral_balancer_handed_out_total in Prometheus: "
-                                   << json::serialize(handed.result) << handed.error;
-
-  // A family wholly absent from that scrape is missing, not late: no need to wait for it.
-  auto per_port = poll("corral_backend_requests_total", [&](auto& a) {
-    double sum = 0;
-    for (auto& [port, n] : a.by("port"))
-      sum += n;
-    return a.result.empty() || sum == sent;
-  }, 5s);
-  ASSERT_TRUE(per_port.error.empty()) << per_port.error;
-  ASSERT_FALSE(per_port.result.empty())
-    << "Prometheus has no corral_backend_requests_total series: corral's /metrics does not "
-       "export the per-backend request counter of docs/OBSERVABILITY.md";
-  auto total = prometheus_->query("sum(corral_backend_requests_total)");
-  EXPECT_EQ(total.single(), sent) << "sum(corral_backend_requests_total) in Prometheus: "
-                                  << json::serialize(total.result) << total.error;
-  EXPECT_EQ(labels_of(per_port, "port"), pool_port_labels())
-    << "corral_backend_requests_total should have one series per backend port: "
-    << json::serialize(per_port.result);
-}
-
-TEST_F(prometheus_scrape, actor_metrics_exist_for_every_role) {
-  ASSERT_NO_FATAL_FAILURE(start("it-prom-actors", 30640, 30691));
-  if (IsSkipped())
-    return;
-  // Gives the balancer and the scaler messages to handle (the scaler's first window opens
-  // at the first proxied request).
-  ASSERT_NO_FATAL_FAILURE(send_and_scrape(10));
-
-  const std::set<std::string> roles{"supervisor", "balancer", "health_checker", "scaler",
-                                    "container"};
-  for (std::string metric : {"corral_actor_messages_total", "corral_actor_mailbox_length"}) {
-    // A role's series may follow its first message; the whole family absent is missing.
-    auto answer = poll("count by (role) (" + metric + ")", [&](auto& a) {
-      auto seen = labels_of(a, "role");
-      return a.result.empty() || std::includes(seen.begin(), seen.end(), roles.begin(),
-                                               roles.end());
-    });
-    ASSERT_TRUE(answer.error.empty()) << answer.error;
-    auto seen = labels_of(answer, "role");
-    std::vector<std::string> missing;
-    std::set_difference(roles.begin(), roles.end(), seen.begin(), seen.end(),
-                        std::back_inserter(missing));
-    EXPECT_TRUE(missing.empty()) << "Prometheus has no " << metric << " series for role(s) "
-                                 << joined(missing) << " (roles it has: "
-                                 << (seen.empty() ? "none" : joined(seen))
-                                 << "): corral's /metrics does not export them as "
-                                    "docs/OBSERVABILITY.md, \"Actors\", says";
-  }
-
-  // Container actors carry their slot's port: one mailbox series per slot.
-  auto containers = poll("count by (port) (corral_actor_mailbox_length{role=\"container\"})",
-                         [&](auto& a) {
-                           return a.result.empty() || a.result.size() == pool_ports_.size();
-                         });
-  EXPECT_EQ(labels_of(containers, "port"), pool_port_labels())
-    << "corral_actor_mailbox_length{role=\"container\"} should have one series per slot, "
-       "labelled with its port: "
-    << json::serialize(containers.result) << containers.error;
+  EXPECT_NO_FATAL_FAILURE(expect_backend_requests(sent));
+  EXPECT_NO_FATAL_FAILURE(expect_actor_metrics_of_every_role());
 }
 
 TEST_F(prometheus_scrape, alert_rules_evaluate_on_corrals_series_and_stay_quiet_on_a_healthy_pool) {
   ASSERT_NO_FATAL_FAILURE(
-    start("it-prom-rules", 30660, 30692, {CONTRIB_PROMETHEUS_DIR "/corral-alerts.yml"}));
+    start("it-prom-rules", 30640, 30691, {CONTRIB_PROMETHEUS_DIR "/corral-alerts.yml"}));
   if (IsSkipped())
     return;
   ASSERT_NO_FATAL_FAILURE(send_and_scrape(10));
