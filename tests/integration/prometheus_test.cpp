@@ -438,7 +438,7 @@ TEST_F(prometheus_scrape, alert_rules_evaluate_on_corrals_series_and_stay_quiet_
   ASSERT_TRUE(evaluated) << "Prometheus did not evaluate contrib/prometheus/corral-alerts.yml: "
                          << json::serialize(rules) << "\n"
                          << prometheus_->diagnostics();
-  EXPECT_EQ(rules.size(), 5u) << json::serialize(rules);
+  EXPECT_EQ(rules.size(), 6u) << json::serialize(rules);
   for (auto& rule : rules) {
     auto name = std::string{rule.at("name").as_string()};
     EXPECT_EQ(rule.at("health"), "ok")
