@@ -82,8 +82,8 @@ const char* to_string(slot_action action) {
       return "stop";
     case slot_action::kill:
       return "kill";
-    case slot_action::leave:
-      return "leave";
+    case slot_action::detach:
+      return "detach";
     case slot_action::launch:
       return "launch";
     case slot_action::schedule_restart:
@@ -147,7 +147,7 @@ slot_step after_container(stepper s, const restart_settings& restart) {
 slot_step on_shutdown(stepper s, bool keep_on_exit, std::initializer_list<action> first) {
   s.step.facts.shutting_down = true;
   s.then(first);
-  return s.to(slot_phase::stopping).then({keep_on_exit ? action::leave : action::stop}).done();
+  return s.to(slot_phase::stopping).then({keep_on_exit ? action::detach : action::stop}).done();
 }
 
 } // namespace

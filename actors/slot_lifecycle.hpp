@@ -97,7 +97,7 @@ enum class slot_action : uint8_t {
   kill,
   /// Container actor: quit and leave the container running (on_exit keep,
   /// or a successor corral takes the pool over).
-  leave,
+  detach,
   /// Spawn a container actor that creates a new container.
   launch,
   /// Arm the backoff timer (`slot_step::delay`).

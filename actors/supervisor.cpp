@@ -165,7 +165,7 @@ void carry_out(self_ptr self, uint16_t port, const slot_step& step) {
           self->send(s.actor, atom::kill_v);
         }
         break;
-      case slot_action::leave:
+      case slot_action::detach:
         if (s.actor)
           self->send_exit(s.actor, caf::exit_reason::user_shutdown);
         break;
@@ -191,7 +191,7 @@ void carry_out(self_ptr self, uint16_t port, const slot_step& step) {
 /// Answers the shutdown once no container actor is left.
 void finish_shutdown_if_done(self_ptr self) {
   auto& st = self->state;
-  if (!st.shutting_down || !st.slots.empty() || !st.retiring.empty())
+  if (!st.shutting_down || !st.slots.empty() || !st.removing.empty())
     return;
   for (auto& waiter : st.shutdown_waiters)
     waiter.deliver(true);
@@ -342,13 +342,13 @@ void on_event(self_ptr self, uint16_t port, slot_event event, const std::string&
 /// left running, no longer ours).
 void on_container_down(self_ptr self, const caf::down_msg& msg) {
   auto& st = self->state;
-  auto retired = std::find_if(st.retiring.begin(), st.retiring.end(),
-                              [&](const retiring_container& r) {
+  auto removal = std::find_if(st.removing.begin(), st.removing.end(),
+                              [&](const removing_container& r) {
                                 return r.actor.address() == msg.source;
                               });
-  if (retired != st.retiring.end()) {
-    note(st, "removed", retired->port, retired->container_id);
-    st.retiring.erase(retired);
+  if (removal != st.removing.end()) {
+    note(st, "removed", removal->port, removal->container_id);
+    st.removing.erase(removal);
     finish_shutdown_if_done(self);
     return;
   }
@@ -476,7 +476,7 @@ supervisor_actor::behavior_type supervisor(self_ptr self, supervisor_config cfg,
       if (i == st.slots.end() || !from_current(self, i->second))
         return;
       // The old container actor finishes the removal on its own thread.
-      st.retiring.push_back({std::move(i->second.actor), port, i->second.container_id});
+      st.removing.push_back({std::move(i->second.actor), port, i->second.container_id});
       i->second.actor = nullptr;
       on_event(self, port, slot_event::released);
       replan(self);
@@ -672,9 +672,9 @@ supervisor_actor::behavior_type supervisor(self_ptr self, supervisor_config cfg,
       for (auto i = st.slots.begin(); i != st.slots.end();)
         i = i->second.actor ? std::next(i) : st.slots.erase(i);
       if (leave_running)
-        for (auto& r : st.retiring)
+        for (auto& r : st.removing)
           self->send_exit(r.actor, caf::exit_reason::user_shutdown);
-      if (st.slots.empty() && st.retiring.empty())
+      if (st.slots.empty() && st.removing.empty())
         return true;
       auto promise = self->make_response_promise<bool>();
       st.shutdown_waiters.push_back(promise);

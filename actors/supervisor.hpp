@@ -79,7 +79,7 @@ struct supervisor_config {
 
 /// A container actor that gave up its slot (renamed after a kill) and is
 /// still removing its container.
-struct retiring_container {
+struct removing_container {
   container_actor actor;
   uint16_t port = 0;
   std::string container_id;
@@ -103,7 +103,7 @@ struct supervisor_state {
   scaler_actor scaler;
   /// Container actors still removing a container that released its slot;
   /// shutdown waits for them too.
-  std::vector<retiring_container> retiring;
+  std::vector<removing_container> removing;
   bool shutting_down = false;
   /// A successor takes the pool over: no slot changes any more.
   bool frozen = false;

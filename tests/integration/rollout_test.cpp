@@ -168,7 +168,8 @@ TEST(reload, a_new_scaling_interval_and_max_apply_at_once) {
   ASSERT_TRUE(corral.start()) << corral.log();
   ASSERT_TRUE(corral.wait_pool({ports.pool_start}, 20s)) << corral.log();
   corral.rewrite_config(test_config(pool, ports, "max_containers = 2\n",
-                                    "[scaling]\ninterval = \"1s\"\nstart = \"startup\"\n"));
+                                    "[scaling]\ninterval = \"1s\"\nstart = \"startup\"\n"
+                                    "[log]\nformat = \"json\"\n"));
   corral.signal(SIGHUP);
   ASSERT_TRUE(wait_until(5s, [&] {
     auto status = corral.status();
@@ -181,7 +182,11 @@ TEST(reload, a_new_scaling_interval_and_max_apply_at_once) {
   for (int i = 0; i < 100; ++i)
     ASSERT_EQ(client.get(ports.proxy_url("/api/v1/categories")).status, 204);
   EXPECT_TRUE(corral.wait_pool(ports_from(ports.pool_start, 2), 10s)) << corral.log();
-  EXPECT_NE(corral.log().find("reloaded"), std::string::npos);
+  // The log format changed with the reload: the line saying so is JSON.
+  auto log = corral.log();
+  auto reloaded = log.find("\"msg\":\"reloaded\"");
+  ASSERT_NE(reloaded, std::string::npos) << log;
+  EXPECT_EQ(log.rfind("\n{\"ts\":", reloaded) + 1, log.rfind('\n', reloaded) + 1) << log;
   EXPECT_EQ(corral.stop(), 0);
 }
 

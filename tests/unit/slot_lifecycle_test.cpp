@@ -200,7 +200,7 @@ TEST(slot_lifecycle, shutdown_leaves_containers_running_with_on_exit_keep) {
     slot_facts facts;
     facts.phase = phase;
     auto s = next_step(facts, E::shutdown, restart, true);
-    EXPECT_EQ(s.actions.back(), A::leave) << to_string(phase);
+    EXPECT_EQ(s.actions.back(), A::detach) << to_string(phase);
     EXPECT_TRUE(s.facts.shutting_down);
     // Whatever ends then is never replaced.
     EXPECT_EQ(next_step(s.facts, E::gone, restart, true).actions, std::vector<A>{A::erase});

@@ -183,7 +183,7 @@ TEST_F(supervisor_test, killed_container_gives_up_its_name_before_its_removal) {
   EXPECT_EQ(rt->count("create acts-8000"), 2u);
   EXPECT_EQ(rt->count("remove acts-8000"), 0u); // no name clash to clear
   EXPECT_EQ(slot_at(8000).facts.phase, slot_phase::starting);
-  EXPECT_TRUE(st().retiring.empty()); // the old actor finished and went down
+  EXPECT_TRUE(st().removing.empty()); // the old actor finished and went down
   pass({8000});
   EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000}));
 }
