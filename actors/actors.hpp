@@ -41,8 +41,8 @@ using balancer_actor = caf::typed_actor<
   caf::replies_to<atom::count>::with<uint64_t>,
   // Returns the rotation and counters.
   caf::replies_to<caf::get_atom, atom::status>::with<balancer_status>,
-  // New bounds for requests waiting while no backend is ready.
-  caf::reacts_to<atom::reload, queue_settings>,
+  // New queue bounds and passive threshold.
+  caf::reacts_to<atom::reload, balancer_settings>,
   // INTERNAL: a drain's deadline passed.
   caf::reacts_to<caf::timeout_atom, uint16_t, uint64_t>,
   // INTERNAL: a waiting ask's deadline passed (ask id).

@@ -57,6 +57,32 @@ void hand_out(self_ptr self, port_ask& ask) {
   ask.reply->deliver(std::move(ports));
 }
 
+/// Takes `port` out of the rotation on a passive signal and has the owner
+/// re-check it, unless that would leave fewer than half of the ready
+/// backends serving (Envoy's panic threshold): then the port stays, and the
+/// health checker's probes decide alone.
+void eject(self_ptr self, uint16_t port, const char* why) {
+  auto& st = self->state;
+  auto& entry = st.backends[port];
+  if (entry.ejected || !st.rotation.contains(port))
+    return;
+  size_t ejected = 0;
+  for (auto& [p, e] : st.backends)
+    ejected += e.ejected ? 1 : 0;
+  auto ready = st.rotation.size() + ejected;
+  if (ejected + 1 > ready / 2) {
+    ++st.ejections_capped;
+    log::warn("balancer", "looks bad, but the ejection cap keeps it in the rotation",
+              {{"port", port}, {"why", why}, {"ejected", ejected}, {"ready", ready}});
+    return;
+  }
+  st.rotation.remove(port);
+  entry.ejected = true;
+  ++st.ejections;
+  log::warn("balancer", "out of the rotation until it passes a probe", {{"port", port}, {"why", why}});
+  self->send(st.listener, atom::suspect_v, port);
+}
+
 /// Answers an ask with no port: the proxy answers 503.
 void refuse(balancer_state& st, port_ask& ask) {
   st.no_backend += ask.fresh;
@@ -68,8 +94,8 @@ void refuse(balancer_state& st, port_ask& ask) {
 void park(self_ptr self, port_ask& ask) {
   auto& st = self->state;
   uint64_t wanted = ask.fresh + ask.retries;
-  auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(st.queue.timeout) - ask.waited;
-  if (left.count() <= 0 || st.parked_requests + wanted > st.queue.max) {
+  auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(st.settings.queue.timeout) - ask.waited;
+  if (left.count() <= 0 || st.parked_requests + wanted > st.settings.queue.max) {
     st.queue_timeouts += wanted;
     refuse(st, ask);
     return;
@@ -95,26 +121,34 @@ void serve_parked(self_ptr self) {
 } // namespace
 
 balancer_actor::behavior_type balancer(self_ptr self, balancer_listener_actor listener,
-                                       queue_settings queue,
+                                       balancer_settings settings,
                                        std::shared_ptr<metrics::actor_census> census) {
   self->enlist(std::move(census), "balancer");
   self->state.listener = std::move(listener);
-  self->state.queue = queue;
+  self->state.settings = settings;
   return {
     // The proxy's batched ask.
     [=](atom::next, port_ask& ask) {
       auto& st = self->state;
-      for (auto port : ask.finished)
+      for (auto port : ask.finished) {
         settle(st, port);
+        st.backends[port].bad_in_a_row = 0;
+      }
+      for (auto port : ask.bad) {
+        settle(st, port);
+        auto& entry = st.backends[port];
+        auto limit = st.settings.passive_failures;
+        if (limit > 0 && ++entry.bad_in_a_row >= limit) {
+          entry.bad_in_a_row = 0;
+          eject(self, port, "5xx answers or broken answers in a row");
+        }
+      }
       for (auto port : ask.failed) {
         settle(st, port);
         ++st.failed;
         // A refused port leaves the rotation now, not at the next probe; the
         // supervisor has it re-checked before it may come back.
-        if (st.rotation.remove(port)) {
-          log::warn("balancer", "refused a request: out of the rotation", {{"port", port}});
-          self->send(st.listener, atom::suspect_v, port);
-        }
+        eject(self, port, "refused a connection");
       }
       if (!ask.reply)
         return;
@@ -130,13 +164,15 @@ balancer_actor::behavior_type balancer(self_ptr self, balancer_listener_actor li
       st.rotation.add(port);
       auto& entry = st.backends[port];
       entry.served = 0;
+      entry.ejected = false;
+      entry.bad_in_a_row = 0;
       // A port that comes back while a drain waits was kept after all.
       for (auto& drain : entry.drains)
         drain.promise.deliver(false);
       entry.drains.clear();
       serve_parked(self);
     },
-    [=](atom::reload, const queue_settings& queue) { self->state.queue = queue; },
+    [=](atom::reload, const balancer_settings& settings) { self->state.settings = settings; },
     // INTERNAL: a waiting ask's time is up.
     [=](caf::timeout_atom, uint64_t id) {
       auto& st = self->state;
@@ -151,7 +187,10 @@ balancer_actor::behavior_type balancer(self_ptr self, balancer_listener_actor li
       refuse(st, expired.ask);
     },
     // Stop routing to a port.
-    [=](atom::down, uint16_t port) { self->state.rotation.remove(port); },
+    [=](atom::down, uint16_t port) {
+      self->state.rotation.remove(port);
+      self->state.backends[port].ejected = false;
+    },
     // Stop routing, answer once its requests finished.
     [=](atom::drain, uint16_t port, caf::timespan timeout) -> caf::result<bool> {
       auto& st = self->state;
@@ -190,6 +229,8 @@ balancer_actor::behavior_type balancer(self_ptr self, balancer_listener_actor li
       result.queued_now = st.parked_requests;
       result.queued = st.queued;
       result.queue_timeouts = st.queue_timeouts;
+      result.ejections = st.ejections;
+      result.ejections_capped = st.ejections_capped;
       return result;
     },
     // INTERNAL: a drain's deadline passed.

@@ -22,6 +22,10 @@ struct pending_drain {
 
 /// Everything the balancer knows about one port it ever handed out.
 struct backend_entry {
+  /// 5xx answers or broken connections in a row (passive checking).
+  uint32_t bad_in_a_row = 0;
+  /// Out of the rotation because of passive signals, until it is up again.
+  bool ejected = false;
   uint32_t in_flight = 0;
   /// Handed out since the port last joined the rotation.
   uint64_t served = 0;
@@ -52,8 +56,10 @@ struct balancer_state {
   std::deque<parked_ask> parked;
   /// Requests in `parked` (fresh and retries).
   uint64_t parked_requests = 0;
-  queue_settings queue;
+  balancer_settings settings;
   uint64_t next_ask_id = 1;
+  uint64_t ejections = 0;
+  uint64_t ejections_capped = 0;
   uint64_t queued = 0;
   uint64_t queue_timeouts = 0;
 
@@ -64,10 +70,14 @@ struct balancer_state {
 /// counts their requests in flight, so scale-down can drain a port. While no
 /// backend is ready, an ask waits (up to queue.timeout, at most queue.max
 /// requests at once) for the next one to come up, instead of failing at
-/// once. Measures itself into `census` as role "balancer".
+/// once. Passive signals from the proxy (a refused connection; 5xx answers
+/// or broken answers passive_failures times in a row) take a backend out at
+/// once and have it re-checked, but never more than half of the ready ones:
+/// when every backend looks bad, it keeps balancing over all of them.
+/// Measures itself into `census` as role "balancer".
 balancer_actor::behavior_type
 balancer(metered_pointer<balancer_actor, balancer_state> self,
-         balancer_listener_actor listener, queue_settings queue,
+         balancer_listener_actor listener, balancer_settings settings,
          std::shared_ptr<metrics::actor_census> census);
 
 } // namespace corral

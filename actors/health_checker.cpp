@@ -156,6 +156,17 @@ health_checker_actor::behavior_type health_checker(self_ptr self, health_listene
       target.last_outcome = result.outcome;
       target.last_latency = result.latency;
       target.last_at_ms = unix_ms();
+      // corral's own trouble (out of descriptors): counted, never held
+      // against the container; the next tick probes again.
+      if (result.outcome == probe_outcome::local_error) {
+        auto now = self->clock().now();
+        if (now - st.last_local_warning >= std::chrono::seconds(10)) {
+          st.last_local_warning = now;
+          log::warn("health_checker", "corral cannot probe; not counted against the container",
+                    {{"port", port}, {"reason", result.reason}});
+        }
+        return;
+      }
       bool passed = result.passed;
       if (!passed) {
         log::debug("health_checker", "probe failed", {{"port", port}, {"reason", result.reason}});

@@ -52,6 +52,8 @@ struct health_checker_state {
   metrics::duration_histogram probe_latency;
   uint64_t became_healthy = 0;
   uint64_t became_unhealthy = 0;
+  /// When a local failure was last logged (at most one line per 10 s).
+  caf::actor_clock::time_point last_local_warning;
 
   static inline const char* name = "health_checker";
 };

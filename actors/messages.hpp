@@ -48,6 +48,9 @@ struct port_ask {
   /// How long the longest-waiting of these requests has waited already:
   /// the balancer's queue counts it against queue_timeout.
   std::chrono::nanoseconds waited{0};
+  /// One entry per request the backend answered with a 5xx, or whose
+  /// answer broke off: settled like `finished`, counted for passive checks.
+  std::vector<uint16_t> bad{};
 };
 
 // -- snapshots for the admin endpoint --------------------------------------------
@@ -195,13 +198,17 @@ struct balancer_status {
   uint64_t queued_now = 0;
   uint64_t queued = 0;
   uint64_t queue_timeouts = 0;
+  /// Backends taken out by passive signals (refused connections, 5xx in a
+  /// row), and those the ejection cap kept in.
+  uint64_t ejections = 0;
+  uint64_t ejections_capped = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, balancer_status& x) {
   return f(caf::meta::type_name("balancer_status"), x.backends, x.requests_by_port, x.ready,
            x.handed_out, x.no_backend, x.failed, x.window_requests, x.queued_now, x.queued,
-           x.queue_timeouts);
+           x.queue_timeouts, x.ejections, x.ejections_capped);
 }
 
 /// Probes of one port, as the health checker counted them.
@@ -288,6 +295,6 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::probe_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::scaler_status)
 // Settings travel inside one process only.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::pool_update)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::queue_settings)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::balancer_settings)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::health_settings)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(corral::scaling_settings)

@@ -51,6 +51,10 @@ struct health_settings {
   milliseconds start_interval{50};
   /// A container not ready this long after it started is replaced.
   milliseconds start_timeout{30000};
+  /// Passive checking: this many 5xx answers or broken connections in a row
+  /// from real traffic take a backend out of the rotation at once and have
+  /// it probed now (Envoy's outlier detection); 0 turns it off.
+  uint32_t passive_failures = 3;
 };
 
 /// [rollout]: how a new container spec replaces the pool's containers.
@@ -68,6 +72,12 @@ struct queue_settings {
   milliseconds timeout{5000};
   /// Most requests waiting at once; more get 503 at once.
   uint32_t max = 1024;
+};
+
+/// What the balancer needs: its queue and the passive health threshold.
+struct balancer_settings {
+  queue_settings queue;
+  uint32_t passive_failures = 3;
 };
 
 /// [restart]: backoff for slots that keep failing.

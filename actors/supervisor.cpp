@@ -429,8 +429,9 @@ supervisor_actor::behavior_type supervisor(self_ptr self, supervisor_config cfg,
   st.keep_on_exit = st.cfg.pool.on_exit == exit_policy::keep;
   auto me = caf::actor_cast<supervisor_actor>(self);
   // Linked: the supervisor and its helpers live and die together.
-  st.balancer = self->spawn<caf::linked>(balancer, balancer_listener_actor{me}, st.cfg.queue,
-                                         st.cfg.census);
+  st.balancer = self->spawn<caf::linked>(
+    balancer, balancer_listener_actor{me},
+    balancer_settings{st.cfg.queue, st.cfg.health.passive_failures}, st.cfg.census);
   st.health = self->spawn<caf::linked>(health_checker, health_listener_actor{me},
                                        std::move(probes), st.cfg.health, st.cfg.census);
   st.scaler = self->spawn<caf::linked>(scaler, scale_listener_actor{me}, st.balancer,
@@ -623,7 +624,8 @@ supervisor_actor::behavior_type supervisor(self_ptr self, supervisor_config cfg,
       self->send(st.health, atom::reload_v, update.health);
       self->send(st.scaler, atom::reload_v, update.scaling, update.pool.min_containers,
                  update.pool.max_containers);
-      self->send(st.balancer, atom::reload_v, update.queue);
+      self->send(st.balancer, atom::reload_v,
+                 balancer_settings{update.queue, update.health.passive_failures});
       st.desired = std::clamp(st.desired, update.pool.min_containers,
                               update.pool.max_containers);
       // What is not part of the spec (name, ports, the run dir) needs a

@@ -248,6 +248,7 @@ std::string render_status_json(const admin_snapshot& snap) {
       {"no_backend", p.no_backend},
       {"gateway_timeout", p.gateway_timeout},
       {"retries", p.retries},
+      {"local_errors", p.local_errors},
       {"backend_connects", p.backend_connects},
       {"backend_reuses", p.backend_reuses},
       {"round_trip", histogram_json(p.round_trip)}}},
@@ -464,6 +465,7 @@ std::string render_metrics(const admin_snapshot& snap) {
   out.sample("corral_proxy_errors_total", {{"kind", "bad_gateway"}}, p.bad_gateway);
   out.sample("corral_proxy_errors_total", {{"kind", "no_backend"}}, p.no_backend);
   out.sample("corral_proxy_errors_total", {{"kind", "gateway_timeout"}}, p.gateway_timeout);
+  out.sample("corral_proxy_errors_total", {{"kind", "local"}}, p.local_errors);
   out.family("corral_proxy_retries_total", "counter", "Attempts moved to another backend.");
   out.sample("corral_proxy_retries_total", {}, p.retries);
   out.family("corral_proxy_backend_attempts_total", "counter",

@@ -208,6 +208,22 @@ const std::vector<key_spec>& schema() {
     {"proxy", "max_idle_per_backend",
      uint_value([](config& c, int64_t n) { c.proxy.max_idle_per_backend = static_cast<uint32_t>(n); },
                 0, 10000)},
+    {"proxy", "retry_on",
+     [](const toml::node& node, config& cfg) -> std::optional<value_error> {
+       auto text = node.value<std::string>();
+       if (!node.is_string() || !text)
+         return wrong_type(node, "\"connect\" or \"5xx\"");
+       if (*text == "connect")
+         cfg.proxy.retry_on_5xx = false;
+       else if (*text == "5xx")
+         cfg.proxy.retry_on_5xx = true;
+       else
+         return value_error{"must be \"connect\" or \"5xx\" (got \"" + *text + "\")"};
+       return std::nullopt;
+     }},
+    {"proxy", "max_connections",
+     uint_value([](config& c, int64_t n) { c.proxy.max_connections = static_cast<uint64_t>(n); },
+                0, 10'000'000)},
     {"proxy", "queue_timeout",
      duration_value([](config& c, ms d) { c.queue.timeout = d; }, true)},
     {"proxy", "queue_max",
@@ -282,6 +298,9 @@ const std::vector<key_spec>& schema() {
      duration_value([](config& c, ms d) { c.health.start_interval = d; })},
     {"health", "start_timeout",
      duration_value([](config& c, ms d) { c.health.start_timeout = d; })},
+    {"health", "passive_failures",
+     uint_value([](config& c, int64_t n) { c.health.passive_failures = static_cast<uint32_t>(n); },
+                0, 1000)},
     // [restart]
     {"restart", "backoff", duration_value([](config& c, ms d) { c.restart.backoff = d; })},
     {"restart", "max_backoff", duration_value([](config& c, ms d) { c.restart.max_backoff = d; })},
@@ -462,6 +481,8 @@ std::vector<std::string> restart_only_changes(const config& running, const confi
     keys.push_back("[proxy] listen");
   if (running.proxy.threads != loaded.proxy.threads)
     keys.push_back("[proxy] threads");
+  if (running.proxy.max_connections != loaded.proxy.max_connections)
+    keys.push_back("[proxy] max_connections");
   if (differs(running.admin.listen, loaded.admin.listen))
     keys.push_back("[admin] listen");
   if (running.pool.name != loaded.pool.name)

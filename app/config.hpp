@@ -61,8 +61,9 @@ config_result parse_config(std::string_view text, const std::string& file);
 config_result load_config(const std::string& path);
 
 /// The keys whose change a running corral cannot apply (listen addresses,
-/// the pool's name and first port, the io threads, the run directory, the
-/// Docker socket), as "[section] key", for a reload to refuse in one line.
+/// the pool's name and first port, the io threads and max_connections, the
+/// run directory, the Docker socket), as "[section] key", for a reload to
+/// refuse in one line.
 std::vector<std::string> restart_only_changes(const config& running, const config& loaded);
 
 } // namespace corral

@@ -13,6 +13,7 @@
 #include "log/log.hpp"
 #include "proxy/admin_server.hpp"
 #include "proxy/balancer_client.hpp"
+#include "proxy/connection_gate.hpp"
 #include "proxy/proxy_server.hpp"
 #include "runtime/docker_runtime.hpp"
 #include "runtime/event_feed.hpp"
@@ -28,6 +29,7 @@
 #include <iostream>
 #include <optional>
 #include <poll.h>
+#include <sys/resource.h>
 #include <thread>
 #include <unistd.h>
 
@@ -87,6 +89,21 @@ void exit_on_second_signal(sigset_t signals) {
   }}.detach();
 }
 
+/// Raises the soft open-file limit to the hard one (corral's connections
+/// are bounded by max_connections, not by a low default); returns it.
+uint64_t raise_open_file_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0)
+    return 1024;
+  if (limit.rlim_cur < limit.rlim_max) {
+    auto raised = limit;
+    raised.rlim_cur = raised.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0)
+      limit = raised;
+  }
+  return limit.rlim_cur;
+}
+
 /// Unix milliseconds now.
 int64_t unix_ms() {
   using namespace std::chrono;
@@ -138,6 +155,9 @@ void reload(const std::string& path, config& running, std::string& image_id,
     return;
   }
   auto next = std::get<config>(std::move(loaded));
+  // 0 means "derived at start": the running value, then.
+  if (next.proxy.max_connections == 0)
+    next.proxy.max_connections = running.proxy.max_connections;
   if (auto keys = restart_only_changes(running, next); !keys.empty()) {
     std::string list;
     for (auto& k : keys)
@@ -146,6 +166,7 @@ void reload(const std::string& path, config& running, std::string& image_id,
               {{"keys", list}});
     next.proxy.listen = running.proxy.listen;
     next.proxy.threads = running.proxy.threads;
+    next.proxy.max_connections = running.proxy.max_connections;
     next.admin.listen = running.admin.listen;
     next.pool.name = running.pool.name;
     next.pool.start_port = running.pool.start_port;
@@ -259,6 +280,9 @@ int run(config cfg, const std::string& config_path, sigset_t signals,
         std::shared_ptr<docker_runtime> runtime, std::string image_id, pool_lock& lock,
         start_mode mode) {
   auto started_ms = unix_ms();
+  auto open_files = raise_open_file_limit();
+  if (cfg.proxy.max_connections == 0)
+    cfg.proxy.max_connections = proxy::default_max_connections(open_files);
   auto adopted = take_stock(*runtime, cfg, image_id);
   if (!adopted)
     return fail(exit_unusable, adopted.error().message);
@@ -372,7 +396,9 @@ int run(config cfg, const std::string& config_path, sigset_t signals,
                {"start_port", cfg.pool.start_port},
                {"min_containers", cfg.pool.min_containers},
                {"max_containers", cfg.pool.max_containers},
-               {"adopted", adopted->size()}});
+               {"adopted", adopted->size()},
+               {"open_files", open_files},
+               {"max_connections", cfg.proxy.max_connections}});
     for (;;) {
       int sig = 0;
       sigwait(&signals, &sig);

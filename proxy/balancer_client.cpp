@@ -50,6 +50,11 @@ public:
     schedule_flush();
   }
 
+  void bad(uint16_t port) {
+    bad_.push_back(port);
+    schedule_flush();
+  }
+
   /// Hands the balancer's answer to the sessions of the ask in flight, in
   /// order; sends whatever queued up meanwhile.
   void on_answer(std::vector<uint16_t> ports) {
@@ -82,7 +87,7 @@ public:
       finished_.push_back(ports[i]);
     if (!waiting_.empty())
       send_ask();
-    else if (!finished_.empty() || !failed_.empty())
+    else if (has_reports())
       send_reports();
   }
 
@@ -93,7 +98,7 @@ public:
       return;
     waiting_.clear();
     in_flight_.clear();
-    if (!finished_.empty() || !failed_.empty())
+    if (has_reports())
       send_reports();
   }
 
@@ -120,7 +125,7 @@ private:
       return;
     if (!waiting_.empty())
       send_ask();
-    else if (!finished_.empty() || !failed_.empty())
+    else if (has_reports())
       send_reports();
   }
 
@@ -131,8 +136,14 @@ private:
   void take_reports(port_ask& ask) {
     ask.finished.assign(finished_.begin(), finished_.end());
     ask.failed.assign(failed_.begin(), failed_.end());
+    ask.bad.assign(bad_.begin(), bad_.end());
     finished_.clear();
     failed_.clear();
+    bad_.clear();
+  }
+
+  bool has_reports() const {
+    return !finished_.empty() || !failed_.empty() || !bad_.empty();
   }
 
   net::io_context::executor_type executor_;
@@ -146,6 +157,7 @@ private:
   std::vector<waiting> answering_;
   std::vector<uint16_t> finished_;
   std::vector<uint16_t> failed_;
+  std::vector<uint16_t> bad_;
   bool ask_outstanding_ = false;
   bool flush_posted_ = false;
   bool closed_ = false;
@@ -234,6 +246,10 @@ public:
 
   void failed(uint16_t port) override {
     state_->failed(port);
+  }
+
+  void bad(uint16_t port) override {
+    state_->bad(port);
   }
 
 private:

@@ -64,6 +64,8 @@ void io_thread::add(tracked_session& session) {
 void io_thread::remove(tracked_session& session) {
   session.unlink();
   counters_.connections_closed.add();
+  if (gate_ != nullptr)
+    gate_->leave();
   if (shutting_down_ && sessions_.empty())
     finish_shutdown();
 }

@@ -1,6 +1,7 @@
 // One io thread of the front end: its io_context and everything it owns.
 #pragma once
 
+#include "proxy/connection_gate.hpp"
 #include "proxy/port_source.hpp"
 #include "proxy/settings.hpp"
 #include "proxy/stats.hpp"
@@ -51,6 +52,12 @@ public:
 
   /// Installs the port source; before start().
   void set_port_source(std::unique_ptr<port_source> ports);
+
+  /// The bound on open connections that every closing session leaves;
+  /// before start().
+  void set_gate(connection_gate* gate) {
+    gate_ = gate;
+  }
 
   /// Replaces the settings (any thread): the io thread takes them over
   /// between two handlers, so a session sees one set or the other.
@@ -129,6 +136,7 @@ private:
   session_list sessions_;
   bool shutting_down_ = false;
   bool finished_ = false;
+  connection_gate* gate_ = nullptr;
   std::unique_ptr<port_source> ports_;
   // Hint 1: a single thread runs it, so Asio may skip some locking.
   boost::asio::io_context ioc_{1};

@@ -72,8 +72,10 @@ tcp::acceptor listen_on(net::io_context& ioc, const endpoint& where, int inherit
   return acceptor;
 }
 
-listener::listener(tcp::acceptor&& acceptor, std::vector<io_thread*> threads)
+listener::listener(tcp::acceptor&& acceptor, std::vector<io_thread*> threads,
+                   connection_gate& gate)
   : acceptor_(std::move(acceptor)),
+    gate_(gate),
     backoff_(acceptor_.get_executor()),
     threads_(std::move(threads)) {
   boost::system::error_code ec;
@@ -81,6 +83,14 @@ listener::listener(tcp::acceptor&& acceptor, std::vector<io_thread*> threads)
 }
 
 void listener::run() {
+  // A connection closing below the bound wakes the listener up again.
+  std::weak_ptr<listener> weak = shared_from_this();
+  gate_.on_room([weak, executor = acceptor_.get_executor()] {
+    net::post(executor, [weak] {
+      if (auto self = weak.lock())
+        self->do_accept();
+    });
+  });
   net::post(acceptor_.get_executor(),
             [self = shared_from_this()] { self->do_accept(); });
 }
@@ -97,6 +107,16 @@ void listener::stop() {
 void listener::do_accept() {
   if (stopped_)
     return;
+  // At the bound: accept nothing more (the kernel's backlog holds new
+  // connections) until a session closes and the gate calls back.
+  if (!gate_.try_enter()) {
+    if (!std::exchange(at_bound_, true))
+      log::warn("proxy", "max_connections reached: not accepting until connections close",
+                {{"max_connections", gate_.max()}});
+    return;
+  }
+  if (std::exchange(at_bound_, false))
+    log::info("proxy", "accepting again", {{"open", gate_.open()}});
   // Round robin over the threads; the new socket belongs to the target's
   // io_context from the start.
   target_ = threads_[next_];
@@ -111,9 +131,14 @@ void listener::do_accept() {
 
 void listener::on_accept(boost::system::error_code ec,
                          upstream_pool::socket_type socket) {
-  if (stopped_ || ec == net::error::operation_aborted)
+  if (stopped_ || ec == net::error::operation_aborted) {
+    gate_.leave();
     return;
+  }
   if (ec) {
+    gate_.leave();
+    // Out of descriptors (EMFILE) and the like: wait a little rather than
+    // spin on an accept that keeps failing.
     log::warn("proxy", "accept failed", {{"error", ec.message()}});
     backoff_.expires_after(accept_backoff);
     backoff_.async_wait([self = shared_from_this()](boost::system::error_code e) {

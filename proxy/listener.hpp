@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "proxy/connection_gate.hpp"
+
 namespace corral::proxy {
 
 class io_thread;
@@ -32,9 +34,11 @@ std::string to_string(const endpoint& where);
 /// turn, each accepted socket already bound to its thread's io_context.
 class listener : public std::enable_shared_from_this<listener> {
 public:
-  /// Takes a bound acceptor (see listen_on) and the threads to serve on.
+  /// Takes a bound acceptor (see listen_on), the threads to serve on, and
+  /// the bound on open connections (shared with the sessions, which leave
+  /// it as they close).
   listener(boost::asio::ip::tcp::acceptor&& acceptor,
-           std::vector<io_thread*> threads);
+           std::vector<io_thread*> threads, connection_gate& gate);
 
   /// Starts accepting.
   void run();
@@ -59,6 +63,9 @@ private:
                  upstream_pool::socket_type socket);
 
   boost::asio::ip::tcp::acceptor acceptor_;
+  connection_gate& gate_;
+  /// Stopped at max_connections; logged once per stop.
+  bool at_bound_ = false;
   /// Waits a little after errors such as "too many open files", instead of
   /// spinning on them.
   boost::asio::steady_timer backoff_;

@@ -39,13 +39,18 @@ public:
                                bool retry)
     = 0;
 
-  /// Reports that a request sent to `port` is done: answered (whatever the
-  /// status), timed out, or abandoned by its client.
+  /// Reports that a request sent to `port` is done: answered (not with a
+  /// 5xx), timed out, or abandoned by its client.
   virtual void finished(uint16_t port) = 0;
 
   /// Reports that `port` could not take a request (refused, reset before any
   /// response): the balancer drops it from the rotation at once.
   virtual void failed(uint16_t port) = 0;
+
+  /// Reports that a request sent to `port` is done, but badly: the backend
+  /// answered with a 5xx, or its answer broke off. Settled like finished();
+  /// enough of these in a row take the port out (passive checking).
+  virtual void bad(uint16_t port) = 0;
 };
 
 } // namespace corral

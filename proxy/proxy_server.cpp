@@ -14,6 +14,8 @@ namespace corral {
 struct proxy_server::impl {
   proxy_settings settings;
   port_source_factory make_ports;
+  /// Declared before the threads: their sessions leave it as they close.
+  std::unique_ptr<proxy::connection_gate> gate;
   // The threads are declared before the listener: its acceptor lives on
   // thread 0's io_context and must be destroyed before it.
   std::vector<std::unique_ptr<proxy::io_thread>> threads;
@@ -39,6 +41,9 @@ void proxy_server::start(int inherited_fd) {
   if (!st.threads.empty())
     return;
   auto count = std::max(1u, st.settings.threads);
+  auto max_connections = st.settings.max_connections > 0 ? st.settings.max_connections
+                                                         : uint64_t{10000};
+  st.gate = std::make_unique<proxy::connection_gate>(max_connections);
   try {
     std::vector<proxy::io_thread*> threads;
     for (unsigned i = 0; i < count; ++i) {
@@ -46,12 +51,13 @@ void proxy_server::start(int inherited_fd) {
         std::make_unique<proxy::io_thread>(st.settings, i));
       auto& thread = *st.threads.back();
       thread.set_port_source(st.make_ports(thread.context(), i, thread.counters()));
+      thread.set_gate(st.gate.get());
       threads.push_back(&thread);
     }
     auto acceptor = proxy::listen_on(threads.front()->context(),
                                      st.settings.listen, inherited_fd);
     st.listener = std::make_shared<proxy::listener>(std::move(acceptor),
-                                                    std::move(threads));
+                                                    std::move(threads), *st.gate);
   } catch (...) {
     // Nothing runs yet: drop what was built, so start() may be tried again.
     st.listener.reset();
@@ -64,7 +70,10 @@ void proxy_server::start(int inherited_fd) {
     thread->start();
   st.running = true;
   log::info("proxy", "listening",
-            {{"host", st.settings.listen.host}, {"port", st.port}, {"io_threads", count}});
+            {{"host", st.settings.listen.host},
+             {"port", st.port},
+             {"io_threads", count},
+             {"max_connections", max_connections}});
 }
 
 void proxy_server::shutdown() {
@@ -79,6 +88,9 @@ void proxy_server::shutdown() {
     thread->begin_shutdown();
   for (auto& thread : st.threads)
     thread->join();
+  // No listener to wake any more; sessions the io_contexts still hold
+  // may leave the gate as they are destroyed.
+  st.gate->on_room({});
   st.listener.reset();
   log::info("proxy", "stopped");
 }

@@ -5,6 +5,7 @@
 #include "log/log.hpp"
 #include "proxy/http_rules.hpp"
 #include "proxy/io_thread.hpp"
+#include "runtime/local_failure.hpp"
 
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
@@ -175,8 +176,18 @@ private:
   void on_linger(beast::error_code ec, std::size_t);
   void close();
 
+  /// How an attempt ended, for the balancer.
+  enum class outcome : uint8_t {
+    /// Answered (not 5xx), or abandoned by the client.
+    finished,
+    /// The backend could not take the request at all.
+    unreachable,
+    /// A 5xx answer, one that broke off, or none in time: passive checks
+    /// count these.
+    bad,
+  };
   /// Reports the port in hand (if any) exactly once.
-  void settle_port(bool unreachable);
+  void settle_port(outcome how);
   /// Ends the backend connection: back to the pool, or closed.
   void release_backend(bool reusable);
   /// The buffers of the current exchange (borrowed in on_port).
@@ -365,6 +376,19 @@ void session::do_connect() {
 void session::on_connect(beast::error_code ec) {
   if (closed_)
     return;
+  // corral could not even open a socket (out of descriptors): the backend
+  // is not to blame. Its port is settled as finished, not failed, and the
+  // client hears that corral is busy.
+  if (is_local_failure(ec)) {
+    thread_.counters().local_errors.add();
+    if (log::enabled(log::level::warn))
+      log::warn("proxy", "cannot connect to a backend: corral's own trouble",
+                {{"port", *port_}, {"error", ec.message()}});
+    release_backend(false);
+    settle_port(outcome::finished);
+    return send_error(http::status::service_unavailable,
+                      "corral is out of resources; try again\n", false);
+  }
   // A connect timeout also means the request was never sent.
   if (ec)
     return fail_attempt(failure_point::connect_failed, ec);
@@ -426,6 +450,18 @@ void session::on_read_response_header(beast::error_code ec, std::size_t) {
     // client was answered 100 by the proxy itself. The final one follows.
     return do_read_response_header();
   }
+  // retry_on = "5xx": an idempotent request answered with a 5xx goes to
+  // another backend, as long as nothing of the answer reached the client
+  // (nothing has: only the head is read). The answer's body is not read,
+  // so the connection is not reused.
+  if (status >= 500 && thread_.settings().retry_on_5xx
+      && may_retry(method_, failure_point::connection_broke_before_response, attempts_,
+                   thread_.settings().retries)) {
+    release_backend(false);
+    settle_port(outcome::bad);
+    thread_.counters().retries.add();
+    return ask_port(true);
+  }
   prepare_response();
   response_writer_.emplace(response_->get());
   do_read_response_body();
@@ -441,7 +477,10 @@ void session::fail_attempt(failure_point point, beast::error_code ec) {
   release_backend(false);
   // Report first, so a failed port has left the rotation before the retry
   // asks for the next one.
-  settle_port(backend_unreachable(point, pooled_));
+  settle_port(backend_unreachable(point, pooled_) ? outcome::unreachable
+              : point == failure_point::timeout || point == failure_point::response_started
+                ? outcome::bad
+                : outcome::finished);
   if (may_retry(method_, point, attempts_, thread_.settings().retries)) {
     thread_.counters().retries.add();
     return ask_port(true);
@@ -548,7 +587,7 @@ void session::fail_relay(beast::error_code ec) {
   if (log::enabled(log::level::debug))
     log::debug("proxy", "backend response broke", {{"port", *port_}, {"error", ec.message()}});
   release_backend(false);
-  settle_port(false);
+  settle_port(outcome::bad);
   // Part of the answer is out: the only honest signal left is to close.
   if (response_writer_->is_header_done())
     return close();
@@ -568,7 +607,7 @@ void session::finish_backend() {
     return;
   // Reusable only when the exchange ended cleanly with nothing extra sent.
   release_backend(backend_reusable_ && backend_buffer().size() == 0);
-  settle_port(false);
+  settle_port(response_->get().result_int() >= 500 ? outcome::bad : outcome::finished);
 }
 
 void session::on_response_done() {
@@ -668,7 +707,7 @@ void session::close() {
   // Pending handlers return at once when they see closed_; a port in hand
   // is given back here, so it is reported exactly once.
   release_backend(false);
-  settle_port(false);
+  settle_port(outcome::finished);
   // The exchange buffers stay: an aborted read or write may still touch
   // them when it completes. The destructor gives them back.
   client_.close();
@@ -689,14 +728,21 @@ void session::force_close() {
   close();
 }
 
-void session::settle_port(bool unreachable) {
+void session::settle_port(outcome how) {
   if (!port_)
     return;
   auto port = *std::exchange(port_, std::nullopt);
-  if (unreachable)
-    thread_.ports().failed(port);
-  else
-    thread_.ports().finished(port);
+  switch (how) {
+    case outcome::finished:
+      thread_.ports().finished(port);
+      break;
+    case outcome::unreachable:
+      thread_.ports().failed(port);
+      break;
+    case outcome::bad:
+      thread_.ports().bad(port);
+      break;
+  }
 }
 
 void session::release_backend(bool reusable) {

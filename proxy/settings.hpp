@@ -20,6 +20,9 @@ struct proxy_settings {
   uint64_t max_body = 16 * 1024 * 1024;
   /// How often a failed attempt moves on to the next backend.
   uint32_t retries = 2;
+  /// [proxy] retry_on = "5xx": an idempotent request answered with a 5xx is
+  /// retried too (default "connect": only connection failures and resets).
+  bool retry_on_5xx = false;
   /// io threads, each with its own io_context, backend pool and balancer link.
   uint32_t threads = 1;
   /// Connecting to a backend.
@@ -32,6 +35,9 @@ struct proxy_settings {
   std::chrono::milliseconds shutdown_timeout{10000};
   /// Idle keep-alive connections kept per backend port and io thread.
   uint32_t max_idle_per_backend = 64;
+  /// Open client connections at most; past it corral stops accepting until
+  /// some close. 0: derived from the open-file limit at start.
+  uint64_t max_connections = 0;
 };
 
 /// [admin]: the metrics and status endpoint.

@@ -15,6 +15,7 @@ proxy_stats& proxy_stats::operator+=(const proxy_stats& other) {
   no_backend += other.no_backend;
   gateway_timeout += other.gateway_timeout;
   retries += other.retries;
+  local_errors += other.local_errors;
   backend_connects += other.backend_connects;
   backend_reuses += other.backend_reuses;
   latency += other.latency;
@@ -51,6 +52,7 @@ proxy_stats thread_counters::snapshot() const {
   out.no_backend = no_backend.get();
   out.gateway_timeout = gateway_timeout.get();
   out.retries = retries.get();
+  out.local_errors = local_errors.get();
   out.backend_connects = backend_connects.get();
   out.backend_reuses = backend_reuses.get();
   out.latency = latency_us_.snapshot(1e-6);

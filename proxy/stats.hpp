@@ -36,6 +36,8 @@ struct proxy_stats {
   uint64_t gateway_timeout = 0;
   /// Attempts repeated on another backend.
   uint64_t retries = 0;
+  /// Attempts corral itself could not make (out of descriptors, say).
+  uint64_t local_errors = 0;
   /// Backend connections opened, and requests sent over a pooled one.
   uint64_t backend_connects = 0;
   uint64_t backend_reuses = 0;
@@ -68,6 +70,7 @@ public:
   counter no_backend;
   counter gateway_timeout;
   counter retries;
+  counter local_errors;
   counter backend_connects;
   counter backend_reuses;
   /// Balancer round trips in nanoseconds, and ports per ask.

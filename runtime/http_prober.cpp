@@ -1,6 +1,8 @@
 // http_prober: one Beast client session per probe on the prober's io_context.
 #include "runtime/http_prober.hpp"
 
+#include "runtime/local_failure.hpp"
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -113,6 +115,9 @@ private:
     if (aborted_) {
       result.outcome = probe_outcome::aborted;
       result.reason = "prober stopped";
+    } else if (is_local_failure(ec)) {
+      result.outcome = probe_outcome::local_error;
+      result.reason = "corral could not probe: " + ec.message();
     } else if (ec == beast::error::timeout) {
       result.outcome = probe_outcome::timeout;
       result.reason = "timeout after " + std::to_string(timeout_.count())

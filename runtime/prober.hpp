@@ -20,6 +20,9 @@ enum class probe_outcome : uint8_t {
   connect_error,
   /// Something answered, but not with HTTP.
   protocol_error,
+  /// corral itself could not probe (out of file descriptors, say): says
+  /// nothing about the container, and never counts against it.
+  local_error,
   /// The prober stopped before the probe ended (shutdown).
   aborted,
 };
@@ -27,9 +30,11 @@ enum class probe_outcome : uint8_t {
 /// Outcomes that a metric or a page lists, in this order.
 inline constexpr probe_outcome probe_outcomes[] = {
   probe_outcome::ok,           probe_outcome::failed_status,  probe_outcome::timeout,
-  probe_outcome::connect_error, probe_outcome::protocol_error, probe_outcome::aborted};
+  probe_outcome::connect_error, probe_outcome::protocol_error, probe_outcome::local_error,
+  probe_outcome::aborted};
 
-/// "ok", "failed_status", "timeout", "connect_error", "protocol_error", "aborted".
+/// "ok", "failed_status", "timeout", "connect_error", "protocol_error",
+/// "local_error", "aborted".
 constexpr const char* to_string(probe_outcome outcome) {
   switch (outcome) {
     case probe_outcome::ok:
@@ -42,6 +47,8 @@ constexpr const char* to_string(probe_outcome outcome) {
       return "connect_error";
     case probe_outcome::protocol_error:
       return "protocol_error";
+    case probe_outcome::local_error:
+      return "local_error";
     case probe_outcome::aborted:
       return "aborted";
   }

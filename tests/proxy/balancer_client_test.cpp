@@ -144,7 +144,7 @@ stand_in(balancer_actor::stateful_pointer<stand_in_state> self,
     [=](atom::drain, uint16_t, caf::timespan) { return true; },
     [=](atom::count) { return uint64_t{0}; },
     [=](caf::get_atom, atom::status) { return balancer_status{}; },
-    [=](atom::reload, const queue_settings&) {},
+    [=](atom::reload, const balancer_settings&) {},
     [=](caf::timeout_atom, uint16_t, uint64_t) {},
     [=](caf::timeout_atom, uint64_t) {},
   };
@@ -379,7 +379,7 @@ TEST_F(balancer_client_test, a_killed_balancer_answers_waiting_sessions_with_not
 // The client against corral's own balancer: the contract both sides rely on.
 TEST_F(balancer_client_test, the_real_balancer_hands_out_round_robin_and_settles) {
   auto listener = sys.spawn(silent_listener);
-  balancer = sys.spawn(::corral::balancer, listener, queue_settings{}, nullptr);
+  balancer = sys.spawn(::corral::balancer, listener, balancer_settings{}, nullptr);
   for (uint16_t port : {8001, 8002, 8003})
     caf::anon_send(balancer, atom::up{}, port);
   client = make_balancer_client(*ioc, caf::actor_cast<caf::actor>(balancer), counters);

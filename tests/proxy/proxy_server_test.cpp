@@ -586,9 +586,11 @@ TEST_F(proxy_test, hung_backend_gives_504_within_backend_timeout) {
   ASSERT_TRUE(res.ok) << res.error;
   EXPECT_EQ(res.status, 504u);
   // Not retried, and the backend is not thrown out of the rotation for
-  // being slow: the health checker judges that.
+  // one slow answer: it counts as bad (passive checks take a backend out
+  // only after passive_failures of those in a row) and the health checker
+  // judges the rest.
   EXPECT_EQ(good.requests(), 0u);
-  EXPECT_EQ(balancer.finished(hung.port()), 1u);
+  EXPECT_EQ(balancer.bad(hung.port()), 1u);
   EXPECT_EQ(balancer.failed(hung.port()), 0u);
   EXPECT_EQ(server->stats().gateway_timeout, 1u);
   // The client connection survives a 504.

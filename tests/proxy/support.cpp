@@ -484,6 +484,7 @@ struct fake_balancer::state {
   std::map<uint16_t, size_t> handed_out;
   std::map<uint16_t, size_t> finished;
   std::map<uint16_t, size_t> failed;
+  std::map<uint16_t, size_t> bad;
   std::map<uint16_t, size_t> outstanding;
   size_t fresh = 0;
   size_t retries = 0;
@@ -539,6 +540,10 @@ public:
     state_->report(port, state_->failed, "failed");
   }
 
+  void bad(uint16_t port) override {
+    state_->report(port, state_->bad, "bad");
+  }
+
 private:
   net::io_context& ioc_;
   std::shared_ptr<fake_balancer::state> state_;
@@ -581,6 +586,11 @@ size_t fake_balancer::finished(uint16_t port) const {
 size_t fake_balancer::failed(uint16_t port) const {
   std::lock_guard guard{state_->mutex};
   return lookup(state_->failed, port);
+}
+
+size_t fake_balancer::bad(uint16_t port) const {
+  std::lock_guard guard{state_->mutex};
+  return lookup(state_->bad, port);
 }
 
 size_t fake_balancer::outstanding() const {

@@ -211,6 +211,8 @@ public:
   size_t handed_out(uint16_t port) const;
   size_t finished(uint16_t port) const;
   size_t failed(uint16_t port) const;
+  /// Requests on `port` reported bad (a 5xx answer, or one that broke off).
+  size_t bad(uint16_t port) const;
   /// Ports handed out and not yet reported, over all ports.
   size_t outstanding() const;
   /// Asks for fresh requests and for retries.

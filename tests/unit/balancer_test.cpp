@@ -26,7 +26,7 @@ protected:
   balancer_test() {
     rec = std::make_shared<recording>();
     listener = sys.spawn(record_balancer_events, rec);
-    bal = sys.spawn(balancer, listener, queue, census);
+    bal = sys.spawn(balancer, listener, settings, census);
     run();
   }
 
@@ -57,6 +57,14 @@ protected:
     auto result = answers->back();
     answers->clear();
     return result;
+  }
+
+  /// Reports bad answers (a 5xx, or one that broke off) without asking.
+  void report_bad(std::vector<uint16_t> bad) {
+    port_ask ask;
+    ask.bad = std::move(bad);
+    self->send(bal, atom::next_v, std::move(ask));
+    run();
   }
 
   /// Reports finished or failed ports without asking.
@@ -90,8 +98,9 @@ protected:
                     caf::after(std::chrono::seconds(0)) >> [&] { more = false; });
   }
 
-  /// Waiting asks: 5 s at most, 10 requests at most.
-  queue_settings queue{std::chrono::milliseconds{5000}, 10};
+  /// Waiting asks: 5 s at most, 10 requests at most; 3 bad answers in a
+  /// row take a backend out.
+  balancer_settings settings{queue_settings{std::chrono::milliseconds{5000}, 10}, 3};
   std::shared_ptr<recording> rec;
   balancer_listener_actor listener;
   balancer_actor bal;
@@ -342,4 +351,62 @@ TEST_F(balancer_test, exit_is_counted_with_its_reason) {
   auto s = series_of("balancer");
   EXPECT_EQ(s.alive, 0u);
   EXPECT_EQ(s.exited["user_shutdown"], 1u);
+}
+
+// -- passive checks and the ejection cap (issue 11) ------------------------------------------
+
+TEST_F(balancer_test, bad_answers_in_a_row_take_a_backend_out_and_have_it_rechecked) {
+  up(8000);
+  up(8001);
+  up(8002);
+  ask_ports(6);
+  report_bad({8000, 8000});
+  report({8000}); // a good answer in between: the streak starts again
+  report_bad({8000, 8000});
+  EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000, 8001, 8002}));
+  EXPECT_FALSE(rec->heard("suspect 8000"));
+  ask_ports(3);
+  report_bad({8000});
+  EXPECT_EQ(rotation(), (std::vector<uint16_t>{8001, 8002}));
+  EXPECT_TRUE(rec->heard("suspect 8000"));
+  EXPECT_EQ(ask<balancer_status>(bal, caf::get_atom_v, atom::status_v).ejections, 1u);
+  // Back once it passed its re-check.
+  up(8000);
+  EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000, 8001, 8002}));
+}
+
+TEST_F(balancer_test, passive_signals_never_take_more_than_half_of_the_ready_backends_out) {
+  up(8000);
+  up(8001);
+  up(8002);
+  ask_ports(3);
+  report({}, {8000}); // refused: out
+  report({}, {8001}); // refused too, but 2 of 3 out would be more than half
+  EXPECT_EQ(rotation(), (std::vector<uint16_t>{8001, 8002}));
+  EXPECT_TRUE(rec->heard("suspect 8000"));
+  EXPECT_FALSE(rec->heard("suspect 8001"));
+  auto status = ask<balancer_status>(bal, caf::get_atom_v, atom::status_v);
+  EXPECT_EQ(status.ejections, 1u);
+  EXPECT_EQ(status.ejections_capped, 1u);
+}
+
+TEST_F(balancer_test, when_every_backend_looks_bad_it_keeps_balancing_over_all) {
+  up(8000);
+  ask_ports(5);
+  report({}, {8000});
+  report_bad({8000, 8000, 8000, 8000});
+  // One backend: ejecting it would leave nothing; the probes decide alone.
+  EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000}));
+  EXPECT_FALSE(rec->heard("suspect 8000"));
+  EXPECT_EQ(ask_ports(2), (std::vector<uint16_t>{8000, 8000}));
+}
+
+TEST_F(balancer_test, passive_checks_can_be_turned_off) {
+  settings.passive_failures = 0;
+  self->send(bal, atom::reload_v, settings);
+  up(8000);
+  up(8001);
+  ask_ports(8);
+  report_bad({8000, 8000, 8000, 8000});
+  EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000, 8001}));
 }

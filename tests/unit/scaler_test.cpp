@@ -22,7 +22,7 @@ protected:
     settings.scale_down_after = scale_down_after;
     settings.max_step = max_step;
     owner = sys.spawn(record_balancer_events, std::make_shared<recording>());
-    bal = sys.spawn(balancer, owner, queue_settings{}, census);
+    bal = sys.spawn(balancer, owner, balancer_settings{}, census);
     scale_rec = std::make_shared<recording>();
     supervisor = sys.spawn(record_scale_requests, scale_rec);
     sc = sys.spawn(scaler, supervisor, bal, settings, 1u, 10u, census);
