@@ -249,6 +249,8 @@ std::string render_status_json(const admin_snapshot& snap) {
       {"gateway_timeout", p.gateway_timeout},
       {"retries", p.retries},
       {"local_errors", p.local_errors},
+      {"busy", p.busy},
+      {"refused", p.refused},
       {"backend_connects", p.backend_connects},
       {"backend_reuses", p.backend_reuses},
       {"round_trip", histogram_json(p.round_trip)}}},
@@ -466,6 +468,8 @@ std::string render_metrics(const admin_snapshot& snap) {
   out.sample("corral_proxy_errors_total", {{"kind", "no_backend"}}, p.no_backend);
   out.sample("corral_proxy_errors_total", {{"kind", "gateway_timeout"}}, p.gateway_timeout);
   out.sample("corral_proxy_errors_total", {{"kind", "local"}}, p.local_errors);
+  out.sample("corral_proxy_errors_total", {{"kind", "busy"}}, p.busy);
+  out.sample("corral_proxy_errors_total", {{"kind", "refused"}}, p.refused);
   out.family("corral_proxy_retries_total", "counter", "Attempts moved to another backend.");
   out.sample("corral_proxy_retries_total", {}, p.retries);
   out.family("corral_proxy_backend_attempts_total", "counter",

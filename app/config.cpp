@@ -203,6 +203,11 @@ const std::vector<key_spec>& schema() {
      duration_value([](config& c, ms d) { c.proxy.backend_timeout = d; })},
     {"proxy", "client_timeout",
      duration_value([](config& c, ms d) { c.proxy.client_timeout = d; })},
+    {"proxy", "header_timeout",
+     duration_value([](config& c, ms d) { c.proxy.header_timeout = d; })},
+    {"proxy", "idle_timeout",
+     duration_value([](config& c, ms d) { c.proxy.idle_timeout = d; })},
+    {"proxy", "max_buffered", size_value([](config& c, uint64_t n) { c.proxy.max_buffered = n; })},
     {"proxy", "shutdown_timeout",
      duration_value([](config& c, ms d) { c.proxy.shutdown_timeout = d; }, true)},
     {"proxy", "max_idle_per_backend",
@@ -221,6 +226,8 @@ const std::vector<key_spec>& schema() {
          return value_error{"must be \"connect\" or \"5xx\" (got \"" + *text + "\")"};
        return std::nullopt;
      }},
+    {"proxy", "trust_forwarded",
+     bool_value([](config& c, bool b) { c.proxy.trust_forwarded = b; })},
     {"proxy", "max_connections",
      uint_value([](config& c, int64_t n) { c.proxy.max_connections = static_cast<uint64_t>(n); },
                 0, 10'000'000)},
@@ -230,6 +237,26 @@ const std::vector<key_spec>& schema() {
      uint_value([](config& c, int64_t n) { c.queue.max = static_cast<uint32_t>(n); }, 0, 1'000'000)},
     // [admin]
     {"admin", "listen", endpoint_value([](config& c, endpoint e) { c.admin.listen = e; })},
+    {"admin", "token_file",
+     [](const toml::node& node, config& cfg) -> std::optional<value_error> {
+       auto path = node.value<std::string>();
+       if (!node.is_string() || !path)
+         return wrong_type(node, "a file name");
+       std::ifstream in{*path};
+       if (!in)
+         return value_error{"cannot read " + *path};
+       std::string token;
+       std::getline(in, token);
+       while (!token.empty() && (token.back() == '\r' || token.back() == ' '))
+         token.pop_back();
+       if (token.empty())
+         return value_error{*path + " holds no token on its first line"};
+       cfg.admin.token = std::move(token);
+       return std::nullopt;
+     }},
+    {"admin", "max_connections",
+     uint_value([](config& c, int64_t n) { c.admin.max_connections = static_cast<uint32_t>(n); },
+                1, 100000)},
     // [pool]
     {"pool", "name", string_value([](config& c, std::string s) { c.pool.name = std::move(s); })},
     {"pool", "image", string_value([](config& c, std::string s) { c.pool.image = std::move(s); })},
@@ -418,6 +445,10 @@ std::optional<config_error> cross_check(const config& cfg, const positions& wher
     return fail("pool", "volume_path", "must be an absolute path");
   if (cfg.restart.max_backoff < cfg.restart.backoff)
     return fail("restart", "max_backoff", "must not be shorter than backoff");
+  if (cfg.proxy.max_buffered < cfg.proxy.max_body)
+    return fail("proxy", "max_buffered",
+                "must hold at least one body of max_body (" + std::to_string(cfg.proxy.max_body)
+                  + " bytes)");
   if (cfg.rollout.max_surge == 0 && cfg.rollout.max_unavailable == 0)
     return fail("rollout", at("rollout", "max_surge").line >= at("rollout", "max_unavailable").line
                              ? "max_surge"

@@ -13,7 +13,7 @@
 #include "log/log.hpp"
 #include "proxy/admin_server.hpp"
 #include "proxy/balancer_client.hpp"
-#include "proxy/connection_gate.hpp"
+#include "proxy/limits.hpp"
 #include "proxy/proxy_server.hpp"
 #include "runtime/docker_runtime.hpp"
 #include "runtime/event_feed.hpp"
@@ -280,6 +280,12 @@ int run(config cfg, const std::string& config_path, sigset_t signals,
         std::shared_ptr<docker_runtime> runtime, std::string image_id, pool_lock& lock,
         start_mode mode) {
   auto started_ms = unix_ms();
+  // The admin listener shows (and with a token, guards) the pool's state:
+  // anything but loopback deserves a word.
+  if (cfg.admin.listen.host.rfind("127.", 0) != 0 && cfg.admin.listen.host != "localhost")
+    log::warn("corral", "the admin listener is not on loopback",
+              {{"admin", address(cfg.admin.listen)},
+               {"token", cfg.admin.token.empty() ? "none ([admin] token_file)" : "required"}});
   auto open_files = raise_open_file_limit();
   if (cfg.proxy.max_connections == 0)
     cfg.proxy.max_connections = proxy::default_max_connections(open_files);

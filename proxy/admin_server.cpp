@@ -11,8 +11,10 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <thread>
 
@@ -66,15 +68,44 @@ private:
   std::atomic<bool> answered_{false};
 };
 
+/// The admin listener's bound on open connections (one io thread: no lock).
+struct admin_gate {
+  uint32_t open = 0;
+  uint32_t max = 64;
+  /// The listener stopped at the bound; the next closing session resumes it.
+  std::function<void()> resume;
+};
+
+/// True when `given` is exactly "Bearer <token>", compared in constant time.
+bool authorized(std::string_view given, const std::string& token) {
+  std::string expected = "Bearer " + token;
+  if (given.size() != expected.size())
+    return false;
+  unsigned char diff = 0;
+  for (size_t i = 0; i < given.size(); ++i)
+    diff |= static_cast<unsigned char>(given[i] ^ expected[i]);
+  return diff == 0;
+}
+
 /// One admin connection: read a request, let the app answer, write it.
 class admin_session : public std::enable_shared_from_this<admin_session> {
 public:
   admin_session(tcp::socket&& socket, std::weak_ptr<net::io_context> ioc,
-                const admin_server::handler_function& handler)
+                const admin_server::handler_function& handler, const std::string& token,
+                std::shared_ptr<admin_gate> gate)
     : stream_(std::move(socket)),
       answer_timer_(stream_.get_executor()),
       ioc_(std::move(ioc)),
-      handler_(handler) {
+      handler_(handler),
+      token_(token),
+      gate_(std::move(gate)) {
+    ++gate_->open;
+  }
+
+  ~admin_session() {
+    --gate_->open;
+    if (auto resume = std::exchange(gate_->resume, nullptr))
+      resume();
   }
 
   void run() {
@@ -131,6 +162,14 @@ private:
     }
     auto target = std::string_view{req.target().data(), req.target().size()};
     auto path = target.substr(0, target.find('?'));
+    if (!token_.empty() && path != "/healthz") {
+      auto given = req[http::field::authorization];
+      if (!authorized(std::string_view{given.data(), given.size()}, token_)) {
+        response_.set(http::field::www_authenticate, "Bearer realm=\"corral\"");
+        return respond(401, "text/plain; charset=utf-8",
+                       "a bearer token is needed ([admin] token_file)\n");
+      }
+    }
     ++seq_;
     waiting_ = true;
     answer_timer_.expires_after(answer_timeout);
@@ -194,6 +233,8 @@ private:
   // Weak: a session in a handler the io_context destroys must not own it.
   std::weak_ptr<net::io_context> ioc_;
   const admin_server::handler_function& handler_;
+  const std::string& token_;
+  std::shared_ptr<admin_gate> gate_;
   uint64_t seq_ = 0;
   unsigned version_ = 11;
   bool waiting_ = false;
@@ -224,19 +265,33 @@ struct admin_server::impl {
   std::shared_ptr<net::io_context> ioc = std::make_shared<net::io_context>(1);
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   std::optional<tcp::acceptor> acceptor;
+  std::optional<net::steady_timer> backoff;
+  std::shared_ptr<admin_gate> gate = std::make_shared<admin_gate>();
   std::thread thread;
   uint16_t port = 0;
   bool running = false;
 
   void do_accept() {
+    // At the bound: wait for a session to close (it calls resume).
+    if (gate->open >= gate->max) {
+      gate->resume = [this] { net::post(*ioc, [this] { do_accept(); }); };
+      return;
+    }
     acceptor->async_accept([this](beast::error_code ec, tcp::socket socket) {
       if (ec == net::error::operation_aborted)
         return;
-      if (!ec)
-        std::make_shared<admin_session>(std::move(socket), ioc, handler)
-          ->run();
-      else
+      if (ec) {
+        // Out of descriptors and the like: wait a little, do not spin.
         log::warn("admin", "accept failed", {{"error", ec.message()}});
+        backoff->expires_after(std::chrono::milliseconds(50));
+        backoff->async_wait([this](beast::error_code e) {
+          if (!e)
+            do_accept();
+        });
+        return;
+      }
+      std::make_shared<admin_session>(std::move(socket), ioc, handler, settings.token, gate)
+        ->run();
       do_accept();
     });
   }
@@ -257,6 +312,8 @@ void admin_server::start(int inherited_fd) {
   if (st.running)
     return;
   st.acceptor.emplace(proxy::listen_on(*st.ioc, st.settings.listen, inherited_fd));
+  st.backoff.emplace(*st.ioc);
+  st.gate->max = std::max<uint32_t>(1, st.settings.max_connections);
   st.port = st.acceptor->local_endpoint().port();
   st.work.emplace(st.ioc->get_executor());
   st.do_accept();
@@ -275,6 +332,8 @@ void admin_server::shutdown() {
   st.work.reset();
   st.ioc->stop();
   st.thread.join();
+  // Sessions destroyed with the io_context must not wake the listener.
+  st.gate->resume = nullptr;
   beast::error_code ignored;
   st.acceptor->close(ignored);
 }

@@ -74,6 +74,72 @@ void append_forwarded_for(http::fields& fields, std::string_view client) {
   fields.set(forwarded_for, list);
 }
 
+void set_forwarding_fields(http::fields& fields, std::string_view client, bool trusted) {
+  if (trusted) {
+    append_forwarded_for(fields, client);
+  } else {
+    // A client may claim anything in these: they are corral's to write.
+    fields.erase(http::field::forwarded);
+    fields.erase(forwarded_for);
+    fields.erase("X-Forwarded-Proto");
+    fields.erase("X-Forwarded-Host");
+    fields.set(forwarded_for, client);
+  }
+  if (!trusted || fields.count("X-Forwarded-Proto") == 0)
+    fields.set("X-Forwarded-Proto", "http");
+  auto host = fields[http::field::host];
+  if (!host.empty() && (!trusted || fields.count("X-Forwarded-Host") == 0))
+    fields.set("X-Forwarded-Host", host);
+  auto via = fields[http::field::via];
+  if (via.empty())
+    fields.set(http::field::via, "1.1 corral");
+  else
+    fields.set(http::field::via, std::string{via} + ", 1.1 corral");
+}
+
+std::optional<request_refusal> refuse_request(const http::fields& fields, http::verb method,
+                                              unsigned version) {
+  if (method == http::verb::connect)
+    return request_refusal{501, "CONNECT is not supported"};
+  if (method == http::verb::trace)
+    return request_refusal{405, "TRACE is not allowed"};
+  auto hosts = fields.count(http::field::host);
+  if (version >= 11 && hosts == 0)
+    return request_refusal{400, "an HTTP/1.1 request needs a Host field"};
+  if (hosts > 1)
+    return request_refusal{400, "more than one Host field"};
+  if (fields.count(http::field::content_length) > 1)
+    return request_refusal{400, "more than one Content-Length field"};
+  // A field value cannot hold a line break: an obs-fold (a line that
+  // continues the previous field) would reach the backend as one.
+  for (auto& field : fields)
+    if (field.value().find_first_of("\r\n") != std::string_view::npos)
+      return request_refusal{400, "a field continued on the next line (obs-fold)"};
+  auto te = fields.count(http::field::transfer_encoding);
+  if (te > 0 && fields.count(http::field::content_length) > 0)
+    return request_refusal{400, "both Content-Length and Transfer-Encoding"};
+  if (te > 0) {
+    // The codings of every Transfer-Encoding line, in order: chunked must
+    // be the last one, and only once.
+    std::string_view last;
+    int chunked = 0;
+    for (auto [it, end] = fields.equal_range(http::field::transfer_encoding); it != end; ++it)
+      for (auto coding : http::token_list{it->value()}) {
+        last = std::string_view{coding.data(), coding.size()};
+        chunked += boost::beast::iequals(coding, "chunked") ? 1 : 0;
+      }
+    if (chunked != 1 || !boost::beast::iequals(last, "chunked"))
+      return request_refusal{400, "Transfer-Encoding must end with chunked, once"};
+  }
+  for (auto [it, end] = fields.equal_range(http::field::connection); it != end; ++it)
+    for (auto token : http::token_list{it->value()})
+      if (boost::beast::iequals(token, "host") || boost::beast::iequals(token, "content-length")
+          || boost::beast::iequals(token, "transfer-encoding"))
+        return request_refusal{400, "Connection may not name Host, Content-Length or "
+                                    "Transfer-Encoding"};
+  return std::nullopt;
+}
+
 bool is_idempotent(http::verb method) {
   switch (method) {
     case http::verb::get:

@@ -4,6 +4,7 @@
 #include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/verb.hpp>
 
+#include <optional>
 #include <string_view>
 
 namespace corral {
@@ -35,6 +36,32 @@ void strip_hop_by_hop(boost::beast::http::fields& fields);
 /// earlier proxy sent (several X-Forwarded-For lines fold into one).
 void append_forwarded_for(boost::beast::http::fields& fields,
                           std::string_view client);
+
+/// What the backend learns about the request's way here. Untrusted (the
+/// default): a client's own Forwarded and X-Forwarded-* fields are dropped
+/// and X-Forwarded-For is exactly `client`. Trusted (corral behind another
+/// proxy): X-Forwarded-For gets `client` appended and the rest stays. Either
+/// way X-Forwarded-Proto is "http", X-Forwarded-Host the request's Host (when
+/// not trusted, or none came), and Via gains "1.1 corral".
+void set_forwarding_fields(boost::beast::http::fields& fields, std::string_view client,
+                           bool trusted);
+
+/// Why a request head must be refused before it goes anywhere (RFC 9110 and
+/// 9112, as nginx and HAProxy refuse them), or nullopt when it is fine.
+struct request_refusal {
+  /// 400, 405 or 501.
+  unsigned status = 400;
+  std::string_view reason;
+};
+
+/// Checks a parsed request head: HTTP/1.1 without Host or with two (400);
+/// Content-Length together with Transfer-Encoding, or a Transfer-Encoding
+/// whose last coding is not chunked (400, a smuggling vector); a Connection
+/// field naming Host, Content-Length or Transfer-Encoding (400); TRACE
+/// (405); CONNECT (501).
+std::optional<request_refusal> refuse_request(const boost::beast::http::fields& fields,
+                                              boost::beast::http::verb method,
+                                              unsigned version);
 
 /// True for methods a backend may see twice without harm (RFC 9110 §9.2.2:
 /// GET, HEAD, OPTIONS, TRACE, PUT, DELETE).

@@ -1,7 +1,7 @@
 // One io thread of the front end: its io_context and everything it owns.
 #pragma once
 
-#include "proxy/connection_gate.hpp"
+#include "proxy/limits.hpp"
 #include "proxy/port_source.hpp"
 #include "proxy/settings.hpp"
 #include "proxy/stats.hpp"
@@ -53,10 +53,16 @@ public:
   /// Installs the port source; before start().
   void set_port_source(std::unique_ptr<port_source> ports);
 
-  /// The bound on open connections that every closing session leaves;
-  /// before start().
-  void set_gate(connection_gate* gate) {
+  /// The bounds shared by all io threads: open connections (every closing
+  /// session leaves the gate) and request bodies in memory; before start().
+  void set_limits(connection_gate* gate, body_budget* budget) {
     gate_ = gate;
+    budget_ = budget;
+  }
+
+  /// Request bodies in memory, all io threads together.
+  body_budget& budget() {
+    return *budget_;
   }
 
   /// Replaces the settings (any thread): the io thread takes them over
@@ -137,6 +143,7 @@ private:
   bool shutting_down_ = false;
   bool finished_ = false;
   connection_gate* gate_ = nullptr;
+  body_budget* budget_ = nullptr;
   std::unique_ptr<port_source> ports_;
   // Hint 1: a single thread runs it, so Asio may skip some locking.
   boost::asio::io_context ioc_{1};

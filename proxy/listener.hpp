@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "proxy/connection_gate.hpp"
+#include "proxy/limits.hpp"
 
 namespace corral::proxy {
 

@@ -14,8 +14,9 @@ namespace corral {
 struct proxy_server::impl {
   proxy_settings settings;
   port_source_factory make_ports;
-  /// Declared before the threads: their sessions leave it as they close.
+  /// Declared before the threads: their sessions leave them as they close.
   std::unique_ptr<proxy::connection_gate> gate;
+  std::unique_ptr<proxy::body_budget> budget;
   // The threads are declared before the listener: its acceptor lives on
   // thread 0's io_context and must be destroyed before it.
   std::vector<std::unique_ptr<proxy::io_thread>> threads;
@@ -44,6 +45,7 @@ void proxy_server::start(int inherited_fd) {
   auto max_connections = st.settings.max_connections > 0 ? st.settings.max_connections
                                                          : uint64_t{10000};
   st.gate = std::make_unique<proxy::connection_gate>(max_connections);
+  st.budget = std::make_unique<proxy::body_budget>(st.settings.max_buffered);
   try {
     std::vector<proxy::io_thread*> threads;
     for (unsigned i = 0; i < count; ++i) {
@@ -51,7 +53,7 @@ void proxy_server::start(int inherited_fd) {
         std::make_unique<proxy::io_thread>(st.settings, i));
       auto& thread = *st.threads.back();
       thread.set_port_source(st.make_ports(thread.context(), i, thread.counters()));
-      thread.set_gate(st.gate.get());
+      thread.set_limits(st.gate.get(), st.budget.get());
       threads.push_back(&thread);
     }
     auto acceptor = proxy::listen_on(threads.front()->context(),

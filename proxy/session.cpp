@@ -17,6 +17,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace corral::proxy {
 
@@ -121,6 +123,7 @@ public:
     if (port_)
       if (auto* ports = thread_.ports_if_alive())
         ports->finished(*port_);
+    release_body();
     give_back(std::move(exchange_));
     thread_.remove(*this);
   }
@@ -141,10 +144,15 @@ private:
 
   // -- the client's request --------------------------------------------------
   void do_read_request();
+  void on_request_begins(beast::error_code ec, std::size_t bytes);
+  void do_read_header();
   void on_read_header(beast::error_code ec, std::size_t);
+  bool reserve_body();
+  void release_body();
   void on_write_continue(beast::error_code ec, std::size_t);
   void do_read_body();
   void on_read_body(beast::error_code ec, std::size_t);
+  void on_body_read(beast::error_code ec, std::size_t);
   void on_read_error(beast::error_code ec);
   void on_request();
 
@@ -204,6 +212,15 @@ private:
   std::string client_address_;
   std::optional<http::request_parser<http::string_body>> request_;
 
+  /// The first request of the connection: its head must come within
+  /// header_timeout of the accept; later ones may idle first.
+  bool first_request_ = true;
+  /// Bytes of the body budget this request holds.
+  uint64_t body_reserved_ = 0;
+  /// A chunked request's head fields (its trailers are not forwarded).
+  std::vector<std::pair<std::string, std::string>> head_fields_;
+  bool chunked_ = false;
+
   // Facts about the current request, kept before it is rewritten.
   http::verb method_ = http::verb::get;
   unsigned client_version_ = 11;
@@ -234,12 +251,56 @@ private:
 
 void session::do_read_request() {
   phase_ = phase::reading;
+  // The previous request's body is gone with its parser.
+  release_body();
   request_.emplace();
   request_->body_limit(thread_.settings().max_body);
-  client_.expires_after(thread_.settings().client_timeout);
+  // A keep-alive connection may idle (idle_timeout) until its next request
+  // begins; from then on, or from the accept, the head must arrive within
+  // header_timeout, however slowly its bytes come (slowloris).
+  if (std::exchange(first_request_, false) || client_buffer_.size() > 0)
+    return do_read_header();
+  client_.expires_after(thread_.settings().idle_timeout);
+  client_.async_read_some(
+    client_buffer_.prepare(client_buffer_size),
+    beast::bind_front_handler(&session::on_request_begins, shared_from_this()));
+}
+
+void session::on_request_begins(beast::error_code ec, std::size_t bytes) {
+  if (closed_)
+    return;
+  if (ec == net::error::eof)
+    return close(); // the client closed between requests
+  if (ec)
+    return on_read_error(ec);
+  client_buffer_.commit(bytes);
+  do_read_header();
+}
+
+void session::do_read_header() {
+  client_.expires_after(thread_.settings().header_timeout);
   http::async_read_header(
     client_, client_buffer_, *request_,
     beast::bind_front_handler(&session::on_read_header, shared_from_this()));
+}
+
+bool session::reserve_body() {
+  uint64_t bytes = 0;
+  if (auto length = request_->content_length())
+    bytes = *length;
+  else if (request_->chunked())
+    bytes = thread_.settings().max_body;
+  if (bytes == 0)
+    return true;
+  if (!thread_.budget().take(bytes))
+    return false;
+  body_reserved_ = bytes;
+  return true;
+}
+
+void session::release_body() {
+  if (body_reserved_ > 0)
+    thread_.budget().give_back(std::exchange(body_reserved_, 0));
 }
 
 void session::on_read_header(beast::error_code ec, std::size_t) {
@@ -247,8 +308,24 @@ void session::on_read_header(beast::error_code ec, std::size_t) {
     return;
   if (ec)
     return on_read_error(ec);
+  chunked_ = request_->chunked();
+  // The head's fields, to restore after a chunked body's trailers (which
+  // the parser adds among them, next to any field of the same name).
+  head_fields_.clear();
+  if (chunked_)
+    for (auto& field : request_->get())
+      head_fields_.emplace_back(std::string{field.name_string()}, std::string{field.value()});
   if (request_->is_done())
     return on_request();
+  // Bodies are held whole (a failed attempt can be sent again): past
+  // max_buffered, all connections together, corral says so at once rather
+  // than grow. The body's length is known from its head (or, chunked, at
+  // most max_body), and Beast reserves that much as it starts to read.
+  if (!reserve_body()) {
+    thread_.counters().busy.add();
+    return send_error(http::status::service_unavailable,
+                      "too many request bodies in memory; try again\n", true);
+  }
   // The client waits for a go-ahead before it sends the body. The backend
   // never sees the Expect: it gets the whole body at once.
   if (beast::iequals(request_->get()[http::field::expect], "100-continue")) {
@@ -272,8 +349,10 @@ void session::on_write_continue(beast::error_code ec, std::size_t) {
 }
 
 void session::do_read_body() {
+  // Each read must progress within client_timeout: a slow but steady
+  // upload passes, a stalled one does not.
   client_.expires_after(thread_.settings().client_timeout);
-  http::async_read(
+  http::async_read_some(
     client_, client_buffer_, *request_,
     beast::bind_front_handler(&session::on_read_body, shared_from_this()));
 }
@@ -283,6 +362,8 @@ void session::on_read_body(beast::error_code ec, std::size_t) {
     return;
   if (ec)
     return on_read_error(ec);
+  if (!request_->is_done())
+    return do_read_body();
   on_request();
 }
 
@@ -301,7 +382,11 @@ void session::on_read_error(beast::error_code ec) {
   if (is_parse_error(ec))
     return send_error(http::status::bad_request, "malformed request\n",
                       true);
-  // Silent for client_timeout (idle keep-alive or stalled), or broken.
+  // A request head or body that did not come in time (slowloris, a stalled
+  // upload): 408, as nginx and HAProxy answer. An idle keep-alive
+  // connection that sent nothing is just closed.
+  if (ec == beast::error::timeout && (client_buffer_.size() > 0 || request_->got_some()))
+    return send_error(http::status::request_timeout, "request took too long to arrive\n", true);
   if (ec != beast::error::timeout)
     fail(ec, "read request");
   close();
@@ -315,17 +400,28 @@ void session::on_request() {
   method_ = req.method();
   client_version_ = req.version();
   client_keep_alive_ = req.keep_alive();
-  if (method_ == http::verb::connect)
-    return send_error(http::status::not_implemented,
-                      "CONNECT is not supported\n", false);
+  // A chunked body's trailer fields were parsed into the fields: they are
+  // dropped, never turned into headers. (The parser forgets that the body
+  // was chunked once it is done, hence the flag from the head.)
+  if (chunked_ && static_cast<size_t>(std::distance(req.begin(), req.end()))
+                    != head_fields_.size()) {
+    for (auto field = req.begin(); field != req.end();)
+      field = req.erase(field);
+    for (auto& [name, value] : head_fields_)
+      req.insert(name, value);
+  }
+  if (auto refusal = refuse_request(req, method_, client_version_)) {
+    counters.refused.add();
+    return send_error(static_cast<http::status>(refusal->status),
+                      std::string{refusal->reason} + "\n", refusal->status == 400);
+  }
   // Rewrite once for every attempt: hop-by-hop fields are for this hop only,
   // the backend learns who asked, and the body is framed by its length (a
   // chunked request was decoded whole).
-  bool framed = req.count(http::field::content_length) > 0
-                || request_->chunked();
+  bool framed = req.count(http::field::content_length) > 0 || chunked_;
   strip_hop_by_hop(req);
   req.erase(http::field::expect);
-  append_forwarded_for(req, client_address_);
+  set_forwarding_fields(req, client_address_, thread_.settings().trust_forwarded);
   req.version(11);
   if (framed || !req.body().empty())
     req.content_length(req.body().size());
@@ -397,8 +493,8 @@ void session::on_connect(beast::error_code ec) {
 }
 
 void session::do_write_request() {
-  // One deadline for the whole answer: writing the request, the header and
-  // every body read (proxy_settings::backend_timeout).
+  // One deadline for writing the request and reading the answer's head;
+  // each body read then gets its own (proxy_settings::backend_timeout).
   backend_.expires_after(thread_.settings().backend_timeout);
   request_writer_.emplace(request_->get());
   http::async_write(
@@ -531,6 +627,9 @@ void session::do_read_response_body() {
   }
   body.data = relay().data();
   body.size = relay().size();
+  // Each read must progress within backend_timeout: a large answer that
+  // keeps coming is never cut off, a stalled one is.
+  backend_.expires_after(thread_.settings().backend_timeout);
   http::async_read_some(backend_, backend_buffer(), *response_,
                         beast::bind_front_handler(
                           &session::on_read_response_body,
@@ -711,6 +810,7 @@ void session::close() {
   // The exchange buffers stay: an aborted read or write may still touch
   // them when it completes. The destructor gives them back.
   client_.close();
+  release_body();
 }
 
 void session::on_server_shutdown() {

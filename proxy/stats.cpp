@@ -16,6 +16,8 @@ proxy_stats& proxy_stats::operator+=(const proxy_stats& other) {
   gateway_timeout += other.gateway_timeout;
   retries += other.retries;
   local_errors += other.local_errors;
+  busy += other.busy;
+  refused += other.refused;
   backend_connects += other.backend_connects;
   backend_reuses += other.backend_reuses;
   latency += other.latency;
@@ -53,6 +55,8 @@ proxy_stats thread_counters::snapshot() const {
   out.gateway_timeout = gateway_timeout.get();
   out.retries = retries.get();
   out.local_errors = local_errors.get();
+  out.busy = busy.get();
+  out.refused = refused.get();
   out.backend_connects = backend_connects.get();
   out.backend_reuses = backend_reuses.get();
   out.latency = latency_us_.snapshot(1e-6);

@@ -38,6 +38,11 @@ struct proxy_stats {
   uint64_t retries = 0;
   /// Attempts corral itself could not make (out of descriptors, say).
   uint64_t local_errors = 0;
+  /// Requests refused at once because their bodies would go past
+  /// max_buffered.
+  uint64_t busy = 0;
+  /// Requests refused for their head (no Host, CL with TE, TRACE, ...).
+  uint64_t refused = 0;
   /// Backend connections opened, and requests sent over a pooled one.
   uint64_t backend_connects = 0;
   uint64_t backend_reuses = 0;
@@ -71,6 +76,8 @@ public:
   counter gateway_timeout;
   counter retries;
   counter local_errors;
+  counter busy;
+  counter refused;
   counter backend_connects;
   counter backend_reuses;
   /// Balancer round trips in nanoseconds, and ports per ask.

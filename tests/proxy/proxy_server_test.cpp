@@ -336,19 +336,50 @@ TEST_F(proxy_test, chunked_backend_response_is_rechunked_for_the_client) {
   }
 }
 
-TEST_F(proxy_test, x_forwarded_for_is_added) {
+// Issue 11: by default a client's own forwarding fields are not believed:
+// X-Forwarded-For is exactly the client, and Forwarded and the other
+// X-Forwarded-* are corral's to write.
+TEST_F(proxy_test, forwarding_fields_are_corrals_own_unless_trusted) {
   test_backend a;
   balancer.set_ports({a.port()});
   start();
   ASSERT_TRUE(fetch(port(), get()).ok);
   auto req = get();
-  req.headers = {{"X-Forwarded-For", "203.0.113.9"}};
+  req.headers = {{"Host", "shop.example"},
+                 {"X-Forwarded-For", "203.0.113.9"},
+                 {"X-Forwarded-Host", "evil.example"},
+                 {"Forwarded", "for=203.0.113.9"},
+                 {"Via", "1.1 edge"}};
   ASSERT_TRUE(fetch(port(), req).ok);
   auto seen = a.seen();
   ASSERT_EQ(seen.size(), 2u);
   EXPECT_EQ(find_header(seen[0].headers, "X-Forwarded-For"), "127.0.0.1");
-  EXPECT_EQ(find_header(seen[1].headers, "X-Forwarded-For"),
-            "203.0.113.9, 127.0.0.1");
+  EXPECT_EQ(find_header(seen[0].headers, "Via"), "1.1 corral");
+  auto& h = seen[1].headers;
+  EXPECT_EQ(find_header(h, "X-Forwarded-For"), "127.0.0.1");
+  EXPECT_EQ(count_header(h, "X-Forwarded-For"), 1u);
+  EXPECT_EQ(find_header(h, "X-Forwarded-Proto"), "http");
+  EXPECT_EQ(find_header(h, "X-Forwarded-Host"), "shop.example");
+  EXPECT_FALSE(find_header(h, "Forwarded"));
+  EXPECT_EQ(find_header(h, "Via"), "1.1 edge, 1.1 corral");
+}
+
+TEST_F(proxy_test, trusted_forwarding_fields_are_kept_and_extended) {
+  test_backend a;
+  balancer.set_ports({a.port()});
+  auto settings = test_settings();
+  settings.trust_forwarded = true;
+  start(settings);
+  auto req = get();
+  req.headers = {{"X-Forwarded-For", "203.0.113.9"},
+                 {"X-Forwarded-Proto", "https"},
+                 {"Forwarded", "for=203.0.113.9"}};
+  ASSERT_TRUE(fetch(port(), req).ok);
+  auto seen = a.seen();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(find_header(seen[0].headers, "X-Forwarded-For"), "203.0.113.9, 127.0.0.1");
+  EXPECT_EQ(find_header(seen[0].headers, "X-Forwarded-Proto"), "https");
+  EXPECT_EQ(find_header(seen[0].headers, "Forwarded"), "for=203.0.113.9");
 }
 
 // -- HTTP/1.0 clients ------------------------------------------------------------------

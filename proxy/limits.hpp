@@ -1,7 +1,8 @@
-// The proxy's bound on open client connections ([proxy] max_connections),
-// like nginx's worker_connections and HAProxy's maxconn: at the bound the
-// listener stops accepting (the kernel's backlog holds the rest) and resumes
-// as connections close.
+// The proxy's bounds, shared by its io threads: open client connections
+// ([proxy] max_connections, like nginx's worker_connections and HAProxy's
+// maxconn: at the bound the listener stops accepting, the kernel's backlog
+// holds the rest, and it resumes as connections close) and request bodies
+// held in memory ([proxy] max_buffered).
 #pragma once
 
 #include <atomic>
@@ -58,6 +59,37 @@ private:
   std::atomic<uint64_t> open_{0};
   std::atomic<bool> stalled_{false};
   std::function<void()> resume_;
+};
+
+/// Bytes of request bodies held in memory at once, all io threads together.
+class body_budget {
+public:
+  explicit body_budget(uint64_t max) : max_(max) {
+  }
+
+  /// Takes `bytes` for a request body; false (nothing taken) when that
+  /// would go past the budget.
+  bool take(uint64_t bytes) {
+    auto used = used_.load(std::memory_order_relaxed);
+    do {
+      if (bytes > max_ || used > max_ - bytes)
+        return false;
+    } while (!used_.compare_exchange_weak(used, used + bytes, std::memory_order_acq_rel));
+    return true;
+  }
+
+  /// Gives back what take() got.
+  void give_back(uint64_t bytes) {
+    used_.fetch_sub(bytes, std::memory_order_acq_rel);
+  }
+
+  uint64_t used() const {
+    return used_.load(std::memory_order_relaxed);
+  }
+
+private:
+  const uint64_t max_;
+  std::atomic<uint64_t> used_{0};
 };
 
 /// The default bound for an open-file limit of `fd_limit`: a reserve for
