@@ -251,6 +251,9 @@ std::string render_status_json(const admin_snapshot& snap) {
       {"local_errors", p.local_errors},
       {"busy", p.busy},
       {"refused", p.refused},
+      {"client_timeouts", p.client_timeouts},
+      {"buffered_bytes", p.buffered_bytes},
+      {"max_connections", p.max_connections},
       {"backend_connects", p.backend_connects},
       {"backend_reuses", p.backend_reuses},
       {"round_trip", histogram_json(p.round_trip)}}},
@@ -457,6 +460,12 @@ std::string render_metrics(const admin_snapshot& snap) {
   out.sample("corral_proxy_connections_accepted_total", {}, p.connections_accepted);
   out.family("corral_proxy_connections_open", "gauge", "Client connections open.");
   out.sample("corral_proxy_connections_open", {}, p.connections_open);
+  out.family("corral_proxy_max_connections", "gauge", "[proxy] max_connections in effect.");
+  out.sample("corral_proxy_max_connections", {}, p.max_connections);
+  out.family("corral_proxy_buffered_bytes", "gauge", "Request bodies held in memory now.");
+  out.sample("corral_proxy_buffered_bytes", {}, p.buffered_bytes);
+  out.family("corral_proxy_max_buffered_bytes", "gauge", "[proxy] max_buffered.");
+  out.sample("corral_proxy_max_buffered_bytes", {}, p.max_buffered);
   out.family("corral_proxy_requests_total", "counter", "Requests read from clients.");
   out.sample("corral_proxy_requests_total", {}, p.requests);
   out.family("corral_proxy_responses_total", "counter", "Responses by status class.");
@@ -470,6 +479,9 @@ std::string render_metrics(const admin_snapshot& snap) {
   out.sample("corral_proxy_errors_total", {{"kind", "local"}}, p.local_errors);
   out.sample("corral_proxy_errors_total", {{"kind", "busy"}}, p.busy);
   out.sample("corral_proxy_errors_total", {{"kind", "refused"}}, p.refused);
+  out.family("corral_proxy_client_timeouts_total", "counter",
+             "Connections closed because a request did not arrive in time.");
+  out.sample("corral_proxy_client_timeouts_total", {}, p.client_timeouts);
   out.family("corral_proxy_retries_total", "counter", "Attempts moved to another backend.");
   out.sample("corral_proxy_retries_total", {}, p.retries);
   out.family("corral_proxy_backend_attempts_total", "counter",

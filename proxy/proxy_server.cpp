@@ -119,6 +119,12 @@ proxy_stats proxy_server::stats() const {
   proxy_stats sum;
   for (const auto& thread : impl_->threads)
     sum += std::as_const(*thread).counters().snapshot();
+  if (impl_->budget) {
+    sum.buffered_bytes = impl_->budget->used();
+    sum.max_buffered = impl_->settings.max_buffered;
+  }
+  if (impl_->gate)
+    sum.max_connections = impl_->gate->max();
   return sum;
 }
 

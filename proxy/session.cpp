@@ -382,12 +382,12 @@ void session::on_read_error(beast::error_code ec) {
   if (is_parse_error(ec))
     return send_error(http::status::bad_request, "malformed request\n",
                       true);
-  // A request head or body that did not come in time (slowloris, a stalled
-  // upload): 408, as nginx and HAProxy answer. An idle keep-alive
-  // connection that sent nothing is just closed.
-  if (ec == beast::error::timeout && (client_buffer_.size() > 0 || request_->got_some()))
-    return send_error(http::status::request_timeout, "request took too long to arrive\n", true);
-  if (ec != beast::error::timeout)
+  // Silent past idle_timeout between requests, header_timeout for a head
+  // (slowloris) or client_timeout within a body: the stream closed the
+  // socket when its deadline passed, so there is nothing to answer on.
+  if (ec == beast::error::timeout)
+    thread_.counters().client_timeouts.add();
+  else
     fail(ec, "read request");
   close();
 }

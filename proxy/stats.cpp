@@ -18,6 +18,7 @@ proxy_stats& proxy_stats::operator+=(const proxy_stats& other) {
   local_errors += other.local_errors;
   busy += other.busy;
   refused += other.refused;
+  client_timeouts += other.client_timeouts;
   backend_connects += other.backend_connects;
   backend_reuses += other.backend_reuses;
   latency += other.latency;
@@ -57,6 +58,7 @@ proxy_stats thread_counters::snapshot() const {
   out.local_errors = local_errors.get();
   out.busy = busy.get();
   out.refused = refused.get();
+  out.client_timeouts = client_timeouts.get();
   out.backend_connects = backend_connects.get();
   out.backend_reuses = backend_reuses.get();
   out.latency = latency_us_.snapshot(1e-6);

@@ -43,6 +43,15 @@ struct proxy_stats {
   uint64_t busy = 0;
   /// Requests refused for their head (no Host, CL with TE, TRACE, ...).
   uint64_t refused = 0;
+  /// Connections closed because a request did not arrive in time (idle,
+  /// a slow head, a stalled body).
+  uint64_t client_timeouts = 0;
+  /// Request bodies held in memory now, and the bound ([proxy] max_buffered);
+  /// filled in by proxy_server::stats(), not per thread.
+  uint64_t buffered_bytes = 0;
+  uint64_t max_buffered = 0;
+  /// Open client connections and the bound (max_connections), likewise.
+  uint64_t max_connections = 0;
   /// Backend connections opened, and requests sent over a pooled one.
   uint64_t backend_connects = 0;
   uint64_t backend_reuses = 0;
@@ -78,6 +87,7 @@ public:
   counter local_errors;
   counter busy;
   counter refused;
+  counter client_timeouts;
   counter backend_connects;
   counter backend_reuses;
   /// Balancer round trips in nanoseconds, and ports per ask.
