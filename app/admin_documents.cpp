@@ -233,7 +233,9 @@ std::string render_status_json(const admin_snapshot& snap) {
       {"window_requests", snap.balancer.window_requests},
       {"queued_now", snap.balancer.queued_now},
       {"queued", snap.balancer.queued},
-      {"queue_timeouts", snap.balancer.queue_timeouts}}},
+      {"queue_timeouts", snap.balancer.queue_timeouts},
+      {"ejections", snap.balancer.ejections},
+      {"ejections_capped", snap.balancer.ejections_capped}}},
     {"scaler",
      {{"interval_ms", snap.scaler.interval_ms},
       {"windows", snap.scaler.windows},
@@ -420,6 +422,12 @@ std::string render_metrics(const admin_snapshot& snap) {
   out.family("corral_balancer_queued_total", "counter",
              "Requests that waited for a ready backend.");
   out.sample("corral_balancer_queued_total", {}, snap.balancer.queued);
+  out.family("corral_balancer_ejections_total", "counter",
+             "Backends taken out of the rotation by passive signals.");
+  out.sample("corral_balancer_ejections_total", {}, snap.balancer.ejections);
+  out.family("corral_balancer_ejections_capped_total", "counter",
+             "Passive ejections the cap (half of the ready backends) refused.");
+  out.sample("corral_balancer_ejections_capped_total", {}, snap.balancer.ejections_capped);
   out.family("corral_balancer_queue_timeouts_total", "counter",
              "Requests that found no ready backend within queue_timeout, or no room to wait.");
   out.sample("corral_balancer_queue_timeouts_total", {}, snap.balancer.queue_timeouts);

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <sstream>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <utility>
@@ -218,6 +219,10 @@ bool corral_process::start(std::chrono::milliseconds deadline, std::vector<std::
     // corral outlives nothing of the test's: a lock or pipe the test holds
     // must not stay held by it.
     ::close_range(3, ~0U, 0);
+    if (open_files_ > 0) {
+      rlimit limit{open_files_, open_files_};
+      ::setrlimit(RLIMIT_NOFILE, &limit);
+    }
     ::execv(CORRAL_BINARY, argv.data());
     std::_Exit(127);
   }

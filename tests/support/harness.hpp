@@ -167,6 +167,12 @@ public:
   /// exited or was killed: a restart.
   bool start(std::chrono::milliseconds deadline = 20s, std::vector<std::string> args = {});
 
+  /// Starts with the open-file limit (soft and hard) set to `limit`, as a
+  /// host with a low limit would: corral can raise the soft one no further.
+  void limit_open_files(uint64_t limit) {
+    open_files_ = limit;
+  }
+
   /// SIGKILL, as a crash would end it; waits for the process to be gone.
   void kill9();
 
@@ -230,6 +236,7 @@ private:
   std::string log_path_;
   pid_t pid_ = -1;
   int exit_status_ = -1;
+  uint64_t open_files_ = 0;
 };
 
 } // namespace corral::test
