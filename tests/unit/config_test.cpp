@@ -85,6 +85,15 @@ TEST(config, shipped_corral_toml_is_valid_and_matches_the_defaults) {
   EXPECT_EQ(cfg.pool.stop_timeout, defaults.pool.stop_timeout);
   EXPECT_EQ(cfg.pool.init, defaults.pool.init);
   EXPECT_EQ(cfg.pool.run_dir, defaults.pool.run_dir);
+  EXPECT_EQ(cfg.proxy.header_timeout, defaults.proxy.header_timeout);
+  EXPECT_EQ(cfg.proxy.idle_timeout, defaults.proxy.idle_timeout);
+  EXPECT_EQ(cfg.proxy.max_connections, defaults.proxy.max_connections);
+  EXPECT_EQ(cfg.proxy.max_buffered, defaults.proxy.max_buffered);
+  EXPECT_EQ(cfg.proxy.trust_forwarded, defaults.proxy.trust_forwarded);
+  EXPECT_EQ(cfg.proxy.retry_on_5xx, defaults.proxy.retry_on_5xx);
+  EXPECT_EQ(cfg.health.passive_failures, defaults.health.passive_failures);
+  EXPECT_EQ(cfg.admin.max_connections, defaults.admin.max_connections);
+  EXPECT_EQ(cfg.admin.token, defaults.admin.token);
   EXPECT_EQ(cfg.queue.timeout, defaults.queue.timeout);
   EXPECT_EQ(cfg.queue.max, defaults.queue.max);
   EXPECT_EQ(cfg.rollout.max_surge, defaults.rollout.max_surge);
@@ -348,4 +357,33 @@ TEST(config, reload_refuses_only_what_needs_a_restart) {
             (std::vector<std::string>{"[proxy] listen", "[proxy] threads", "[admin] listen",
                                       "[pool] name", "[pool] start_port", "[pool] run_dir",
                                       "[docker] socket"}));
+}
+
+TEST(config, issue_11_keys_are_read_and_checked) {
+  auto result = parse_config("[proxy]\nheader_timeout = \"2s\"\nidle_timeout = \"5s\"\n"
+                             "max_connections = 100\nmax_buffered = \"32MiB\"\n"
+                             "trust_forwarded = true\nretry_on = \"5xx\"\n"
+                             "[health]\npassive_failures = 0\n[admin]\nmax_connections = 4\n",
+                             "x.toml");
+  ASSERT_TRUE(std::holds_alternative<config>(result)) << std::get<config_error>(result).render();
+  auto& cfg = std::get<config>(result);
+  EXPECT_EQ(cfg.proxy.header_timeout, std::chrono::seconds(2));
+  EXPECT_EQ(cfg.proxy.idle_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(cfg.proxy.max_connections, 100u);
+  EXPECT_EQ(cfg.proxy.max_buffered, 32u * 1024 * 1024);
+  EXPECT_TRUE(cfg.proxy.trust_forwarded);
+  EXPECT_TRUE(cfg.proxy.retry_on_5xx);
+  EXPECT_EQ(cfg.health.passive_failures, 0u);
+  EXPECT_EQ(cfg.admin.max_connections, 4u);
+  auto bad = parse_config("[proxy]\nretry_on = \"always\"\n", "x.toml");
+  ASSERT_TRUE(std::holds_alternative<config_error>(bad));
+  EXPECT_NE(std::get<config_error>(bad).render().find("x.toml:2:12: [proxy] retry_on"),
+            std::string::npos)
+    << std::get<config_error>(bad).render();
+  auto small = parse_config("[proxy]\nmax_body = \"2MiB\"\nmax_buffered = \"1MiB\"\n", "x.toml");
+  ASSERT_TRUE(std::holds_alternative<config_error>(small));
+  auto missing = parse_config("[admin]\ntoken_file = \"/nonexistent/token\"\n", "x.toml");
+  ASSERT_TRUE(std::holds_alternative<config_error>(missing));
+  EXPECT_NE(std::get<config_error>(missing).render().find("cannot read /nonexistent/token"),
+            std::string::npos);
 }
