@@ -58,10 +58,12 @@ void hand_out(self_ptr self, port_ask& ask) {
 }
 
 /// Takes `port` out of the rotation on a passive signal and has the owner
-/// re-check it, unless that would leave fewer than half of the ready
-/// backends serving (Envoy's panic threshold): then the port stays, and the
-/// health checker's probes decide alone.
-void eject(self_ptr self, uint16_t port, const char* why) {
+/// re-check it. Bad answers (`capped`) never take more than half of the
+/// ready backends out (Envoy's panic threshold): then the port stays, and
+/// the health checker's probes decide alone. A refused connection is not
+/// capped: a port nothing listens on cannot serve, and its requests are
+/// better off waiting for a ready backend than failing there.
+void eject(self_ptr self, uint16_t port, const char* why, bool capped) {
   auto& st = self->state;
   auto& entry = st.backends[port];
   if (entry.ejected || !st.rotation.contains(port))
@@ -70,7 +72,7 @@ void eject(self_ptr self, uint16_t port, const char* why) {
   for (auto& [p, e] : st.backends)
     ejected += e.ejected ? 1 : 0;
   auto ready = st.rotation.size() + ejected;
-  if (ejected + 1 > ready / 2) {
+  if (capped && ejected + 1 > ready / 2) {
     ++st.ejections_capped;
     log::warn("balancer", "looks bad, but the ejection cap keeps it in the rotation",
               {{"port", port}, {"why", why}, {"ejected", ejected}, {"ready", ready}});
@@ -140,7 +142,7 @@ balancer_actor::behavior_type balancer(self_ptr self, balancer_listener_actor li
         auto limit = st.settings.passive_failures;
         if (limit > 0 && ++entry.bad_in_a_row >= limit) {
           entry.bad_in_a_row = 0;
-          eject(self, port, "5xx answers or broken answers in a row");
+          eject(self, port, "5xx answers or broken answers in a row", true);
         }
       }
       for (auto port : ask.failed) {
@@ -148,7 +150,7 @@ balancer_actor::behavior_type balancer(self_ptr self, balancer_listener_actor li
         ++st.failed;
         // A refused port leaves the rotation now, not at the next probe; the
         // supervisor has it re-checked before it may come back.
-        eject(self, port, "refused a connection");
+        eject(self, port, "refused a connection", false);
       }
       if (!ask.reply)
         return;

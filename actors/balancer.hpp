@@ -72,8 +72,9 @@ struct balancer_state {
 /// requests at once) for the next one to come up, instead of failing at
 /// once. Passive signals from the proxy (a refused connection; 5xx answers
 /// or broken answers passive_failures times in a row) take a backend out at
-/// once and have it re-checked, but never more than half of the ready ones:
-/// when every backend looks bad, it keeps balancing over all of them.
+/// once and have it re-checked; bad answers never more than half of the
+/// ready ones: when every backend answers badly, it keeps balancing over
+/// all of them.
 /// Measures itself into `census` as role "balancer".
 balancer_actor::behavior_type
 balancer(metered_pointer<balancer_actor, balancer_state> self,

@@ -375,13 +375,13 @@ TEST_F(balancer_test, bad_answers_in_a_row_take_a_backend_out_and_have_it_rechec
   EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000, 8001, 8002}));
 }
 
-TEST_F(balancer_test, passive_signals_never_take_more_than_half_of_the_ready_backends_out) {
+TEST_F(balancer_test, bad_answers_never_take_more_than_half_of_the_ready_backends_out) {
   up(8000);
   up(8001);
   up(8002);
-  ask_ports(3);
-  report({}, {8000}); // refused: out
-  report({}, {8001}); // refused too, but 2 of 3 out would be more than half
+  ask_ports(6);
+  report_bad({8000, 8000, 8000}); // out
+  report_bad({8001, 8001, 8001}); // 2 of 3 out would be more than half
   EXPECT_EQ(rotation(), (std::vector<uint16_t>{8001, 8002}));
   EXPECT_TRUE(rec->heard("suspect 8000"));
   EXPECT_FALSE(rec->heard("suspect 8001"));
@@ -390,11 +390,21 @@ TEST_F(balancer_test, passive_signals_never_take_more_than_half_of_the_ready_bac
   EXPECT_EQ(status.ejections_capped, 1u);
 }
 
+// A refused connection is not capped: nothing listens there, and with one
+// container (issue 8) its requests must wait for the replacement, not fail
+// on the dead port.
+TEST_F(balancer_test, a_refused_connection_takes_even_the_last_backend_out) {
+  up(8000);
+  ask_ports(1);
+  report({}, {8000});
+  EXPECT_TRUE(rotation().empty());
+  EXPECT_TRUE(rec->heard("suspect 8000"));
+}
+
 TEST_F(balancer_test, when_every_backend_looks_bad_it_keeps_balancing_over_all) {
   up(8000);
   ask_ports(5);
-  report({}, {8000});
-  report_bad({8000, 8000, 8000, 8000});
+  report_bad({8000, 8000, 8000, 8000, 8000});
   // One backend: ejecting it would leave nothing; the probes decide alone.
   EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000}));
   EXPECT_FALSE(rec->heard("suspect 8000"));
