@@ -254,6 +254,7 @@ std::string render_status_json(const admin_snapshot& snap) {
       {"busy", p.busy},
       {"refused", p.refused},
       {"client_timeouts", p.client_timeouts},
+      {"client_gone", p.client_gone},
       {"buffered_bytes", p.buffered_bytes},
       {"max_connections", p.max_connections},
       {"backend_connects", p.backend_connects},
@@ -490,6 +491,9 @@ std::string render_metrics(const admin_snapshot& snap) {
   out.family("corral_proxy_client_timeouts_total", "counter",
              "Connections closed because a request did not arrive in time.");
   out.sample("corral_proxy_client_timeouts_total", {}, p.client_timeouts);
+  out.family("corral_proxy_clients_gone_total", "counter",
+             "Requests cancelled because their client went away while the backend worked.");
+  out.sample("corral_proxy_clients_gone_total", {}, p.client_gone);
   out.family("corral_proxy_retries_total", "counter", "Attempts moved to another backend.");
   out.sample("corral_proxy_retries_total", {}, p.retries);
   out.family("corral_proxy_backend_attempts_total", "counter",

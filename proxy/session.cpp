@@ -12,6 +12,8 @@
 #include <boost/beast/http.hpp>
 
 #include <array>
+#include <cerrno>
+#include <sys/socket.h>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -165,6 +167,9 @@ private:
   void do_read_response_header();
   void on_read_response_header(beast::error_code ec, std::size_t);
   void fail_attempt(failure_point point, beast::error_code ec);
+  void watch_client();
+  void stop_watching_client();
+  void on_client_signal(beast::error_code ec);
 
   // -- relaying the response -------------------------------------------------
   void prepare_response();
@@ -245,6 +250,8 @@ private:
 
   phase phase_ = phase::reading;
   bool closed_ = false;
+  /// A wait for the client's end is out while the backend works.
+  bool watching_client_ = false;
 };
 
 // -- the client's request ------------------------------------------------------
@@ -509,7 +516,44 @@ void session::on_write_request(beast::error_code ec, std::size_t) {
     return fail_attempt(failure_point::timeout, ec);
   if (ec)
     return fail_attempt(failure_point::connection_broke_before_response, ec);
+  watch_client();
   do_read_response_header();
+}
+
+void session::watch_client() {
+  // While the backend works on the request, nothing is read from the
+  // client: a wait tells whether it went away meanwhile.
+  if (watching_client_)
+    return;
+  watching_client_ = true;
+  client_.socket().async_wait(
+    net::socket_base::wait_read,
+    beast::bind_front_handler(&session::on_client_signal, shared_from_this()));
+}
+
+void session::stop_watching_client() {
+  if (!std::exchange(watching_client_, false))
+    return;
+  // The wait is the only operation on the client socket right now.
+  beast::error_code ignored;
+  client_.socket().cancel(ignored);
+}
+
+void session::on_client_signal(beast::error_code ec) {
+  if (closed_ || !std::exchange(watching_client_, false) || ec)
+    return;
+  // Readable: either the client's next (pipelined) request, or its end.
+  char byte;
+  auto n = ::recv(client_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)))
+    return; // still there
+  // Gone: whatever the backend answers has nobody to go to. Closing the
+  // backend connection cancels the exchange; the port is settled finished.
+  thread_.counters().client_gone.add();
+  if (log::enabled(log::level::debug))
+    log::debug("proxy", "client went away while its request was at the backend",
+               {{"port", port_ ? *port_ : 0}});
+  close();
 }
 
 void session::do_read_response_header() {
@@ -593,6 +637,7 @@ void session::fail_attempt(failure_point point, beast::error_code ec) {
 // -- relaying the response -----------------------------------------------------
 
 void session::prepare_response() {
+  stop_watching_client();
   auto& res = response_->get();
   // Read before the rewrite: what the backend said about its connection.
   backend_reusable_ = response_->keep_alive();
@@ -722,6 +767,7 @@ void session::on_response_done() {
 
 void session::send_error(http::status status, std::string_view text,
                          bool close) {
+  stop_watching_client();
   // The proxy answers itself: no backend exchange is left running.
   give_back(std::move(exchange_));
   phase_ = phase::forwarding;

@@ -19,6 +19,7 @@ proxy_stats& proxy_stats::operator+=(const proxy_stats& other) {
   busy += other.busy;
   refused += other.refused;
   client_timeouts += other.client_timeouts;
+  client_gone += other.client_gone;
   backend_connects += other.backend_connects;
   backend_reuses += other.backend_reuses;
   latency += other.latency;
@@ -59,6 +60,7 @@ proxy_stats thread_counters::snapshot() const {
   out.busy = busy.get();
   out.refused = refused.get();
   out.client_timeouts = client_timeouts.get();
+  out.client_gone = client_gone.get();
   out.backend_connects = backend_connects.get();
   out.backend_reuses = backend_reuses.get();
   out.latency = latency_us_.snapshot(1e-6);

@@ -46,6 +46,9 @@ struct proxy_stats {
   /// Connections closed because a request did not arrive in time (idle,
   /// a slow head, a stalled body).
   uint64_t client_timeouts = 0;
+  /// Requests whose client went away while the backend worked on them
+  /// (the backend exchange was cancelled).
+  uint64_t client_gone = 0;
   /// Request bodies held in memory now, and the bound ([proxy] max_buffered);
   /// filled in by proxy_server::stats(), not per thread.
   uint64_t buffered_bytes = 0;
@@ -88,6 +91,7 @@ public:
   counter busy;
   counter refused;
   counter client_timeouts;
+  counter client_gone;
   counter backend_connects;
   counter backend_reuses;
   /// Balancer round trips in nanoseconds, and ports per ask.

@@ -322,3 +322,21 @@ TEST(admin_bound, the_admin_listener_stops_accepting_at_its_own_bound) {
   EXPECT_TRUE(served.ok) << served.error;
   admin.shutdown();
 }
+
+// A client that goes away while its request is at the backend cancels the
+// backend exchange: the port is settled at once, not at backend_timeout.
+TEST_F(limits_test, a_client_that_leaves_cancels_the_backend_exchange) {
+  backend.set_mode(backend_mode::hang);
+  balancer.set_ports({backend.port()});
+  auto settings = test_settings();
+  settings.backend_timeout = 30s;
+  start(settings);
+  {
+    test_client client{port()};
+    ASSERT_TRUE(client.write_raw("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_TRUE(backend.wait_for_requests(1));
+  } // the client closes
+  EXPECT_TRUE(balancer.wait_settled(2s)) << "the backend exchange was not cancelled";
+  EXPECT_EQ(balancer.finished(backend.port()), 1u);
+  EXPECT_EQ(server->stats().client_gone, 1u);
+}
