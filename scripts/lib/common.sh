@@ -80,11 +80,41 @@ build_corral() {
       -DCORRAL_WERROR="$werror" >/dev/null
   fi
   say "building (incremental)"
-  # Ninja's progress lines are noise in a log; errors and warnings stay.
-  if ! cmake --build "$CORRAL_BUILD" -j "$(nproc)" -- -k 0 \
-      | sed -E '/^\[[0-9]+\/[0-9]+\] /d'; then
+  if [ -t 1 ]; then
+    # A terminal: ninja keeps its own status line ("[57/183] Building ...")
+    # updated in place; errors and warnings scroll above it.
+    cmake --build "$CORRAL_BUILD" -j "$(nproc)" -- -k 0 || die "the build failed"
+    return 0
+  fi
+  # A log: one line per tenth of the work instead of one per step; every
+  # other line (errors, warnings, "ninja: no work to do.") stays as it is.
+  if ! NINJA_STATUS="[%f/%t] " cmake --build "$CORRAL_BUILD" -j "$(nproc)" -- -k 0 \
+      | build_progress; then
     die "the build failed"
   fi
+}
+
+# build_progress: filters ninja's "[N/M] ..." lines (stdin) down to one
+# "[corral] build progress: 30% (55/183 steps)" line each time another tenth
+# is done (failed steps count as done: their errors are printed as they come).
+# A new total (cmake re-ran and ninja started over) starts the count again.
+build_progress() {
+  awk '
+    /^\[[0-9]+\/[0-9]+\] / {
+      split(substr($1, 2, length($1) - 2), n, "/")
+      done = n[1] + 0; total = n[2] + 0
+      if (total != last_total) { last_total = total; shown = 0 }
+      if (total == 0) next
+      tenth = int(done * 10 / total)
+      if (tenth > shown) {
+        shown = tenth
+        printf "[corral] build progress: %d%% (%d/%d steps)\n", tenth * 10, done, total
+        fflush()
+      }
+      next
+    }
+    { print; fflush() }
+  '
 }
 
 # -- browser test (tests/browser) -------------------------------------------------
