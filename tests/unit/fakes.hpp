@@ -1,14 +1,19 @@
-// Fakes for actor unit tests: a container runtime that never blocks and a
-// prober whose probes the test answers by hand.
+// Fakes for actor unit tests: a container runtime that answers at once
+// unless a test holds an operation, and a prober whose probes the test
+// answers by hand, one at a time.
 #pragma once
 
 #include "runtime/container_runtime.hpp"
 #include "runtime/prober.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <map>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,7 +21,13 @@ namespace corral::test {
 
 /// An in-memory container engine. Every call is recorded in `calls`
 /// ("create acts-8000", "start c1", "stop c1", "remove c1"); failures can be
-/// queued per operation.
+/// queued per operation, and an operation can be held (hold("remove")): its
+/// calls then block until released, as a slow engine's would.
+///
+/// Safe to call from several threads (detached container actors). The
+/// public members are for tests on the test scheduler, where nothing else
+/// runs while the test reads them; a test with real threads uses the
+/// locking accessors (snapshot_calls(), size(), wait_held()).
 class fake_runtime : public container_runtime {
 public:
   struct entry {
@@ -48,6 +59,8 @@ public:
   }
 
   result<std::string> create(const container_spec& spec) override {
+    wait_if_held("create");
+    std::lock_guard guard{mutex_};
     calls.push_back("create " + spec.name);
     if (!create_failures.empty()) {
       auto err = create_failures.front();
@@ -63,6 +76,8 @@ public:
   }
 
   result<void> start(const std::string& id) override {
+    wait_if_held("start");
+    std::lock_guard guard{mutex_};
     calls.push_back("start " + id);
     if (!start_failures.empty()) {
       auto err = start_failures.front();
@@ -77,6 +92,8 @@ public:
   }
 
   result<void> stop(const std::string& id, std::chrono::seconds) override {
+    wait_if_held("stop");
+    std::lock_guard guard{mutex_};
     calls.push_back("stop " + id);
     if (auto i = containers.find(id); i != containers.end())
       i->second.running = false;
@@ -84,6 +101,8 @@ public:
   }
 
   result<void> kill(const std::string& id, const std::string&) override {
+    wait_if_held("kill");
+    std::lock_guard guard{mutex_};
     calls.push_back("kill " + id);
     if (auto i = containers.find(id); i != containers.end())
       i->second.running = false;
@@ -91,6 +110,8 @@ public:
   }
 
   result<void> remove(const std::string& id_or_name, bool) override {
+    wait_if_held("remove");
+    std::lock_guard guard{mutex_};
     calls.push_back("remove " + id_or_name);
     if (on_remove)
       on_remove(id_or_name);
@@ -108,6 +129,8 @@ public:
   }
 
   result<void> rename(const std::string& id, const std::string& new_name) override {
+    wait_if_held("rename");
+    std::lock_guard guard{mutex_};
     calls.push_back("rename " + id + " " + new_name);
     if (!rename_failures.empty()) {
       auto err = rename_failures.front();
@@ -122,17 +145,27 @@ public:
   }
 
   result<container_info> inspect(const std::string& id) override {
+    std::lock_guard guard{mutex_};
     auto i = containers.find(id);
     if (i == containers.end())
       return runtime_error{runtime_errc::not_found, "no such container " + id, 404};
     return info_of(i->first, i->second);
   }
 
+  /// The containers carrying every one of `wanted` labels, as the engine's
+  /// label filter lists them.
   result<std::vector<container_info>>
-  list(const std::map<std::string, std::string>&) override {
+  list(const std::map<std::string, std::string>& wanted) override {
+    std::lock_guard guard{mutex_};
     std::vector<container_info> result;
-    for (auto& [id, e] : containers)
-      result.push_back(info_of(id, e));
+    for (auto& [id, e] : containers) {
+      bool all = std::all_of(wanted.begin(), wanted.end(), [&](const auto& kv) {
+        auto label = e.spec.labels.find(kv.first);
+        return label != e.spec.labels.end() && label->second == kv.second;
+      });
+      if (all)
+        result.push_back(info_of(id, e));
+    }
     return result;
   }
 
@@ -147,8 +180,43 @@ public:
     return runtime_error{runtime_errc::cancelled, "the fake has no events", 0};
   }
 
+  // -- holding operations, as a slow engine would --------------------------------------------
+
+  /// From now on, calls of `operation` ("create", "start", "stop", "kill",
+  /// "remove", "rename") block until release(operation).
+  void hold(const std::string& operation) {
+    std::lock_guard guard{gate_mutex_};
+    held_.insert(operation);
+  }
+
+  /// Lets the blocked and future calls of `operation` through.
+  void release(const std::string& operation) {
+    std::lock_guard guard{gate_mutex_};
+    held_.erase(operation);
+    gate_.notify_all();
+  }
+
+  /// Waits until `n` calls are blocked in `operation`; false after `timeout`.
+  bool wait_held(const std::string& operation, size_t n, std::chrono::milliseconds timeout) {
+    std::unique_lock lock{gate_mutex_};
+    return gate_.wait_for(lock, timeout, [&] { return blocked_[operation] >= n; });
+  }
+
+  /// The calls so far, for a test whose actors run on threads of their own.
+  std::vector<std::string> snapshot_calls() const {
+    std::lock_guard guard{mutex_};
+    return calls;
+  }
+
+  /// How many containers exist.
+  size_t size() const {
+    std::lock_guard guard{mutex_};
+    return containers.size();
+  }
+
   /// Names of running containers, sorted.
   std::vector<std::string> running() const {
+    std::lock_guard guard{mutex_};
     std::vector<std::string> names;
     for (auto& [id, e] : containers)
       if (e.running)
@@ -159,6 +227,7 @@ public:
 
   /// The id of the container named `name`, or "".
   std::string id_of(const std::string& name) const {
+    std::lock_guard guard{mutex_};
     for (auto& [id, e] : containers)
       if (e.spec.name == name)
         return id;
@@ -167,6 +236,7 @@ public:
 
   /// How often `call` was recorded.
   size_t count(const std::string& call) const {
+    std::lock_guard guard{mutex_};
     return static_cast<size_t>(std::count(calls.begin(), calls.end(), call));
   }
 
@@ -182,10 +252,31 @@ private:
     return info;
   }
 
+  /// Blocks while `operation` is held.
+  void wait_if_held(const std::string& operation) {
+    std::unique_lock lock{gate_mutex_};
+    if (held_.count(operation) == 0)
+      return;
+    ++blocked_[operation];
+    gate_.notify_all();
+    gate_.wait(lock, [&] { return held_.count(operation) == 0; });
+    --blocked_[operation];
+  }
+
   int next_id_ = 1;
+  // Guards the members above; recursive, because on_remove may look at the
+  // fake from inside remove().
+  mutable std::recursive_mutex mutex_;
+  std::mutex gate_mutex_;
+  std::condition_variable gate_;
+  std::set<std::string> held_;
+  std::map<std::string, size_t> blocked_;
 };
 
-/// A prober that only records probes; the test answers them.
+/// A prober that only records probes; the test answers them, oldest first
+/// and one at a time, as a real prober's answers arrive: a stale probe's
+/// answer comes on its own, before the probe that replaced it. Safe to call
+/// from several threads; the answers run on the test's thread.
 class fake_prober : public prober {
 public:
   struct pending_probe {
@@ -195,64 +286,60 @@ public:
 
   void probe(uint16_t port, std::chrono::milliseconds,
              std::function<void(probe_result)> done) override {
+    std::lock_guard guard{mutex_};
     pending_.push_back({port, std::move(done)});
   }
 
   /// Probes of `port` not answered yet.
   size_t pending(uint16_t port) const {
+    std::lock_guard guard{mutex_};
     return static_cast<size_t>(std::count_if(pending_.begin(), pending_.end(),
                                              [&](auto& p) { return p.port == port; }));
   }
 
-  /// Answers every pending probe of `port`; returns how many.
-  size_t answer(uint16_t port, bool passed, const std::string& reason = "status 500") {
+  /// Answers the oldest pending probe of `port`; false when none was out.
+  bool answer(uint16_t port, bool passed, const std::string& reason = "status 500") {
     return answer_as(port, passed ? probe_outcome::ok : probe_outcome::failed_status, reason);
   }
 
-  /// Answers every pending probe of `port` with `outcome` (which passes
-  /// only when ok); returns how many.
-  size_t answer_as(uint16_t port, probe_outcome outcome,
-                   const std::string& reason = "status 500") {
-    bool passed = outcome == probe_outcome::ok;
-    size_t n = 0;
-    for (auto i = pending_.begin(); i != pending_.end();) {
-      if (i->port == port) {
-        auto done = std::move(i->done);
-        i = pending_.erase(i);
-        probe_result result;
-        result.passed = passed;
-        result.outcome = outcome;
-        result.status = outcome == probe_outcome::ok ? 200
-                        : outcome == probe_outcome::failed_status ? 500
-                                                                   : 0;
-        result.latency = std::chrono::milliseconds(1);
-        result.reason = passed ? "" : reason;
-        done(std::move(result));
-        ++n;
-      } else {
-        ++i;
-      }
+  /// Answers the oldest pending probe of `port` with `outcome` (which
+  /// passes only when ok); false when none was out.
+  bool answer_as(uint16_t port, probe_outcome outcome,
+                 const std::string& reason = "status 500") {
+    std::function<void(probe_result)> done;
+    {
+      std::lock_guard guard{mutex_};
+      auto i = std::find_if(pending_.begin(), pending_.end(),
+                            [&](auto& p) { return p.port == port; });
+      if (i == pending_.end())
+        return false;
+      done = std::move(i->done);
+      pending_.erase(i);
     }
-    return n;
-  }
-
-  /// Answers every pending probe alike; returns how many.
-  size_t answer_all(bool passed) {
-    size_t n = 0;
-    std::vector<uint16_t> ports;
-    for (auto& p : pending_)
-      ports.push_back(p.port);
-    for (auto port : ports)
-      n += answer(port, passed);
-    return n;
+    bool passed = outcome == probe_outcome::ok;
+    probe_result result;
+    result.passed = passed;
+    result.outcome = outcome;
+    result.status = outcome == probe_outcome::ok              ? 200
+                    : outcome == probe_outcome::failed_status ? 500
+                                                              : 0;
+    result.latency = std::chrono::milliseconds(1);
+    result.reason = passed ? "" : reason;
+    done(std::move(result));
+    return true;
   }
 
   /// Drops unanswered probes (their callbacks hold actor handles).
   void clear() {
-    pending_.clear();
+    std::vector<pending_probe> dropped;
+    {
+      std::lock_guard guard{mutex_};
+      dropped.swap(pending_);
+    }
   }
 
 private:
+  mutable std::mutex mutex_;
   std::vector<pending_probe> pending_;
 };
 

@@ -185,12 +185,31 @@ TEST_F(health_checker_test, answer_for_an_unwatched_or_rewatched_port_is_ignored
   run();
   answer(8000, true);
   EXPECT_TRUE(rec->events.empty());
-  watch(8000, "c2"); // a stale probe of c1 must not make c2 healthy
-  auto stale = probes->pending(8000);
-  EXPECT_EQ(stale, 1u);
-  watch(8000, "c3");
-  answer(8000, true); // answers both c2's and c3's probes
+  watch(8000, "c2");
+  watch(8000, "c3"); // c2's probe is still out
+  ASSERT_EQ(probes->pending(8000), 2u);
+  // c2's answer arrives first, on its own: it says nothing about c3, which
+  // holds the port now, and must not make c3 healthy.
+  answer(8000, true);
+  EXPECT_TRUE(rec->events.empty());
+  ASSERT_EQ(probes->pending(8000), 1u); // c3's own probe, still out
+  answer(8000, true);
   EXPECT_EQ(rec->events, (std::vector<std::string>{"healthy 8000 c3"}));
+}
+
+// An adopted container's failures count at once (it ran already), so a
+// stale failure credited to it would fail it on the spot.
+TEST_F(health_checker_test, a_stale_failure_does_not_fail_the_container_that_holds_the_port_now) {
+  spawn_checker();
+  make_ready(8000, "c1");
+  advance(1s); // c1's fault check probe goes out
+  self->send(hc, atom::watch_v, uint16_t{8000}, std::string{"c2"}, true); // adopted meanwhile
+  run();
+  ASSERT_EQ(probes->pending(8000), 2u);
+  answer(8000, false); // c1's probe: c1 is gone
+  EXPECT_TRUE(rec->events.empty());
+  answer(8000, true);
+  EXPECT_EQ(rec->events, (std::vector<std::string>{"healthy 8000 c2"}));
 }
 
 // -- what the health checker reports about itself -----------------------------------------
@@ -224,11 +243,17 @@ TEST_F(health_checker_test, a_stale_answer_is_not_counted) {
   spawn_checker();
   watch(8000, "c1");
   watch(8000, "c2"); // c1's probe is still out
-  probes->answer(8000, true);
+  probes->answer(8000, false); // c1's, stale
   run();
   auto status = ask<health_status>(hc, caf::get_atom_v, atom::status_v);
+  EXPECT_TRUE(status.ports.empty());
+  probes->answer(8000, true); // c2's
+  run();
+  status = ask<health_status>(hc, caf::get_atom_v, atom::status_v);
   ASSERT_EQ(status.ports.size(), 1u);
-  EXPECT_EQ(status.ports[0].by_outcome.at(static_cast<size_t>(probe_outcome::ok)), 1u);
+  auto at = [&](probe_outcome o) { return status.ports[0].by_outcome.at(static_cast<size_t>(o)); };
+  EXPECT_EQ(at(probe_outcome::ok), 1u);
+  EXPECT_EQ(at(probe_outcome::failed_status), 0u);
   auto s = series_of("health_checker");
   EXPECT_EQ(s.messages["probe"], 2u); // both answers were handled, one counted
   EXPECT_EQ(s.messages["watch"], 2u);

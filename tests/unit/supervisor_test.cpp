@@ -8,6 +8,10 @@
 #include "tests/unit/fakes.hpp"
 #include "tests/unit/recorders.hpp"
 
+#include <future>
+#include <mutex>
+#include <thread>
+
 using namespace corral;
 using namespace corral::test;
 using namespace std::chrono_literals;
@@ -74,13 +78,14 @@ protected:
     return ports;
   }
 
-  /// Answers the pending probes of `ports` with a pass.
+  /// Answers the pending probes of `ports` with a pass, one at a time.
   void pass(std::initializer_list<uint16_t> ports) {
     for (auto port : ports)
-      probes->answer(port, true);
-    run();
+      while (probes->answer(port, true))
+        run();
   }
 
+  /// Fails the oldest pending probe of `port`.
   void fail_probe(uint16_t port) {
     probes->answer(port, false);
     run();
@@ -295,6 +300,48 @@ TEST_F(supervisor_test, container_that_cannot_be_created_is_retried_with_backoff
   advance(1s);
   EXPECT_EQ(rt->count("create acts-8000"), 3u);
   pass({8000});
+  EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000}));
+}
+
+// A container the engine created but could not start (its port taken, a
+// mount gone) is removed at once, not left behind in state created, and the
+// slot tries again like after any failed start.
+TEST_F(supervisor_test, container_that_cannot_be_started_is_removed_and_retried_with_backoff) {
+  rt->start_failures.push_back({runtime_errc::engine_error, "port is already allocated", 500});
+  rt->start_failures.push_back({runtime_errc::engine_error, "port is already allocated", 500});
+  start(1);
+  // First failure: again at once; second: after the backoff.
+  EXPECT_EQ(rt->count("create acts-8000"), 2u);
+  EXPECT_EQ(rt->count("start c1"), 1u);
+  EXPECT_EQ(rt->count("remove c1"), 1u);
+  EXPECT_EQ(rt->count("start c2"), 1u);
+  EXPECT_EQ(rt->count("remove c2"), 1u);
+  EXPECT_TRUE(rt->containers.empty()); // nothing left in state created
+  EXPECT_EQ(slot_at(8000).facts.phase, slot_phase::backoff);
+  EXPECT_NE(slot_at(8000).last_error.find("already allocated"), std::string::npos);
+  advance(1s);
+  EXPECT_EQ(rt->count("create acts-8000"), 3u);
+  EXPECT_EQ(rt->running(), names({8000}));
+  pass({8000});
+  EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000}));
+  auto status = ask<pool_status>(sup, caf::get_atom_v, atom::status_v);
+  EXPECT_EQ(status.event_counts["start_failed"], 2u);
+}
+
+TEST_F(supervisor_test, a_start_the_engine_refuses_fails_the_slot_without_retrying) {
+  start(1);
+  pass({8000});
+  rt->start_failures.push_back({runtime_errc::engine_error, "invalid mount config", 400});
+  scale(2);
+  EXPECT_EQ(rt->count("create acts-8001"), 1u);
+  // The fake numbers containers in creation order: 8001's is c2.
+  EXPECT_EQ(rt->count("start c2"), 1u);
+  EXPECT_EQ(rt->count("remove c2"), 1u);
+  EXPECT_EQ(rt->containers.count("c2"), 0u);
+  EXPECT_EQ(slot_at(8001).facts.phase, slot_phase::failed);
+  EXPECT_NE(slot_at(8001).last_error.find("invalid mount"), std::string::npos);
+  advance(60s); // no backoff runs: nothing is tried again
+  EXPECT_EQ(rt->count("create acts-8001"), 1u);
   EXPECT_EQ(rotation(), (std::vector<uint16_t>{8000}));
 }
 
@@ -594,4 +641,120 @@ TEST_F(supervisor_test, event_log_keeps_only_the_latest_events) {
   auto status = ask<pool_status>(sup, caf::get_atom_v, atom::status_v);
   EXPECT_EQ(status.events.size(), supervisor_state::max_events);
   EXPECT_EQ(status.event_counts["died"], supervisor_state::max_events);
+}
+
+// The fake's list filters by label as the engine does: a restarted corral
+// must find its pool by labels, never by name.
+TEST(fake_runtime, lists_only_containers_that_carry_every_label_asked_for) {
+  fake_runtime rt;
+  container_spec a;
+  a.name = "a-8000";
+  a.labels = {{"corral.pool", "a"}, {"corral.port", "8000"}};
+  container_spec b = a;
+  b.name = "b-8000";
+  b.labels["corral.pool"] = "b";
+  ASSERT_TRUE(rt.create(a));
+  ASSERT_TRUE(rt.create(b));
+  auto listed = rt.list({{"corral.pool", "a"}});
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front().name, "a-8000");
+  EXPECT_EQ(rt.list({{"corral.pool", "a"}, {"corral.port", "8001"}})->size(), 0u);
+  EXPECT_EQ(rt.list({})->size(), 2u);
+}
+
+// -- with real threads: container actors detached, as in production -----------------------
+
+namespace {
+
+/// Polls `ok` until it holds or `deadline` passed.
+bool eventually(std::chrono::milliseconds deadline, const std::function<bool()>& ok) {
+  auto end = std::chrono::steady_clock::now() + deadline;
+  while (!ok()) {
+    if (std::chrono::steady_clock::now() >= end)
+      return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+/// What the shutdown client saw, in the order its answers arrived.
+struct shutdown_record {
+  std::mutex mutex;
+  bool answered = false;
+  size_t containers_at_answer = 0;
+  size_t blocked_at_answer = 0;
+  bool answered_before_status = false;
+  std::promise<void> status_seen;
+  std::promise<void> answer_seen;
+};
+
+} // namespace
+
+// On the test scheduler every container actor finishes its removal before
+// the test looks, so a supervisor that answered the shutdown at once would
+// pass there too. Here the container actors run on threads of their own and
+// the engine is slow to remove: the shutdown must not be answered while a
+// container actor is still busy with its removal.
+TEST(supervisor_threads_test, shutdown_waits_for_container_actors_busy_in_the_engine) {
+  log::set_level(log::level::error);
+  caf::actor_system_config sys_cfg;
+  sys_cfg.set("logger.verbosity", caf::atom("quiet"));
+  caf::actor_system sys{sys_cfg};
+  supervisor_config cfg;
+  cfg.pool.name = "acts";
+  cfg.pool.start_port = 8000;
+  cfg.pool.min_containers = 2;
+  cfg.pool.max_containers = 2;
+  cfg.health.interval = 1s;
+  cfg.health.start_interval = 50ms;
+  cfg.health.start_timeout = 60s;
+  cfg.scaling.interval = 120s;
+  cfg.detach_containers = true;
+  auto rt = std::make_shared<fake_runtime>();
+  auto probes = std::make_shared<fake_prober>();
+  auto sup = sys.spawn(supervisor, cfg, rt, probes);
+  ASSERT_TRUE(eventually(10s, [&] { return rt->running().size() == 2; }));
+  rt->hold("remove");
+
+  auto record = std::make_shared<shutdown_record>();
+  auto client = sys.spawn([=](caf::event_based_actor* self) -> caf::behavior {
+    return {
+      [=](caf::ok_atom) {
+        self->request(sup, caf::infinite, atom::shutdown_v, false).then([=](bool) {
+          std::lock_guard guard{record->mutex};
+          record->answered = true;
+          record->containers_at_answer = rt->size();
+          record->blocked_at_answer = rt->wait_held("remove", 1, 0ms) ? 1 : 0;
+          record->answer_seen.set_value();
+        });
+      },
+      // Asked after the shutdown: the supervisor answers in order, so a
+      // shutdown answered at once would have arrived before this one.
+      [=](caf::get_atom) {
+        self->request(sup, caf::infinite, caf::get_atom_v, atom::status_v)
+          .then([=](const pool_status&) {
+            std::lock_guard guard{record->mutex};
+            record->answered_before_status = record->answered;
+            record->status_seen.set_value();
+          });
+      },
+    };
+  });
+  auto status_seen = record->status_seen.get_future();
+  auto answer_seen = record->answer_seen.get_future();
+  caf::anon_send(client, caf::ok_atom_v);
+  // Both container actors are inside remove(), and stay there.
+  ASSERT_TRUE(rt->wait_held("remove", 2, 10s)) << "the container actors never removed";
+  caf::anon_send(client, caf::get_atom_v);
+  ASSERT_EQ(status_seen.wait_for(10s), std::future_status::ready);
+  EXPECT_FALSE(record->answered_before_status)
+    << "the shutdown was answered while the containers were still being removed";
+  rt->release("remove");
+  ASSERT_EQ(answer_seen.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(record->containers_at_answer, 0u);
+  EXPECT_EQ(record->blocked_at_answer, 0u);
+  caf::anon_send_exit(client, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+  probes->clear();
 }
