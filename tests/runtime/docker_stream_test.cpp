@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <future>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,9 +23,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
+/// How long any one test may wait for the runtime or the scripted engine: a
+/// stream the runtime fails to see end fails the test, it does not hang it.
+constexpr auto deadline = 10s;
+
 /// Serves one connection on a fresh unix socket: reads the request head,
 /// then writes each piece of `script` with a pause in between (so libcurl
-/// sees them as separate reads), then closes.
+/// sees them as separate reads), then closes. Every wait has a deadline.
 class scripted_engine {
 public:
   explicit scripted_engine(std::vector<std::string> script)
@@ -51,16 +57,25 @@ public:
 
   const std::string& path() const { return path_; }
 
-  /// The request line the client sent ("GET /v1.41/events?... HTTP/1.1").
+  /// The request line the client sent ("GET /v1.41/events?... HTTP/1.1");
+  /// "" when the engine did not finish within the deadline.
   std::string request_line() {
-    thread_done_.wait(false);
+    if (done_.wait_for(deadline) != std::future_status::ready) {
+      ADD_FAILURE() << "the scripted engine did not finish within " << deadline.count() << " s";
+      return {};
+    }
     return request_line_;
   }
 
 private:
   void serve() {
-    int client = ::accept(listener_, nullptr, nullptr);
+    pollfd incoming{listener_, POLLIN, 0};
+    int client = -1;
+    if (::poll(&incoming, 1, static_cast<int>(deadline / 1ms)) == 1)
+      client = ::accept(listener_, nullptr, nullptr);
     if (client >= 0) {
+      timeval patience{static_cast<time_t>(deadline.count()), 0};
+      ::setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof(patience));
       std::string head;
       char buf[1024];
       while (head.find("\r\n\r\n") == std::string::npos) {
@@ -77,8 +92,7 @@ private:
       }
       ::close(client);
     }
-    thread_done_ = true;
-    thread_done_.notify_all();
+    finished_.set_value();
   }
 
   static inline std::atomic<int> counter_{0};
@@ -86,9 +100,28 @@ private:
   std::vector<std::string> script_;
   int listener_ = -1;
   std::string request_line_;
-  std::atomic<bool> thread_done_{false};
+  std::promise<void> finished_;
+  std::shared_future<void> done_ = finished_.get_future().share();
   std::thread thread_;
 };
+
+/// runtime.watch_events on a thread of its own, waited for with the
+/// deadline: past it, the test fails and `stop` ends the stream (the runtime
+/// polls it), so a runtime that never sees the stream end fails rather
+/// than hangs. The callbacks run on that thread, one at a time.
+result<void> watch(docker_runtime& runtime, const std::map<std::string, std::string>& labels,
+                   const std::function<void()>& on_connected,
+                   const std::function<void(const runtime_event&)>& on_event,
+                   std::atomic<bool>& stop) {
+  auto running = std::async(std::launch::async, [&] {
+    return runtime.watch_events(labels, on_connected, on_event, stop);
+  });
+  if (running.wait_for(deadline) != std::future_status::ready) {
+    ADD_FAILURE() << "watch_events did not return within " << deadline.count() << " s";
+    stop = true;
+  }
+  return running.get();
+}
 
 std::string chunk(const std::string& data) {
   char size[16];
@@ -124,8 +157,8 @@ TEST(docker_stream_test, events_split_across_chunks_arrive_whole_then_loss_is_re
   std::atomic<bool> stop{false};
   int connected = 0;
   std::vector<runtime_event> events;
-  auto outcome = runtime.watch_events(
-    {{"corral.pool", "p"}}, [&] { ++connected; },
+  auto outcome = watch(
+    runtime, {{"corral.pool", "p"}}, [&] { ++connected; },
     [&](const runtime_event& event) { events.push_back(event); }, stop);
 
   EXPECT_EQ(connected, 1);
@@ -155,8 +188,7 @@ TEST(docker_stream_test, abrupt_close_mid_stream_is_reported_as_lost) {
   docker_runtime runtime{engine.path()};
   std::atomic<bool> stop{false};
   int seen = 0;
-  auto outcome = runtime.watch_events(
-    {}, [] {}, [&](const runtime_event&) { ++seen; }, stop);
+  auto outcome = watch(runtime, {}, [] {}, [&](const runtime_event&) { ++seen; }, stop);
   EXPECT_EQ(seen, 1);
   ASSERT_FALSE(outcome);
   EXPECT_EQ(outcome.error().code, runtime_errc::daemon_unreachable);
@@ -171,8 +203,8 @@ TEST(docker_stream_test, refused_stream_is_an_engine_error_with_its_message) {
   docker_runtime runtime{engine.path()};
   std::atomic<bool> stop{false};
   bool connected = false;
-  auto outcome = runtime.watch_events(
-    {}, [&] { connected = true; }, [](const runtime_event&) {}, stop);
+  auto outcome =
+    watch(runtime, {}, [&] { connected = true; }, [](const runtime_event&) {}, stop);
   EXPECT_FALSE(connected);
   ASSERT_FALSE(outcome);
   EXPECT_EQ(outcome.error().code, runtime_errc::engine_error);
@@ -189,9 +221,8 @@ TEST(docker_stream_test, garbage_line_is_skipped_and_the_stream_goes_on) {
   std::atomic<bool> stop{false};
   std::vector<runtime_event> events;
   testing::internal::CaptureStderr();
-  runtime.watch_events(
-    {}, [] {}, [&](const runtime_event& event) { events.push_back(event); },
-    stop);
+  watch(
+    runtime, {}, [] {}, [&](const runtime_event& event) { events.push_back(event); }, stop);
   auto logged = testing::internal::GetCapturedStderr();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].what, runtime_event::kind::die);
@@ -208,8 +239,8 @@ TEST(docker_stream_test, stop_set_by_on_connected_drops_lines_that_came_with_the
   docker_runtime runtime{engine.path()};
   std::atomic<bool> stop{false};
   int seen = 0;
-  auto outcome = runtime.watch_events(
-    {}, [&] { stop = true; }, [&](const runtime_event&) { ++seen; }, stop);
+  auto outcome = watch(
+    runtime, {}, [&] { stop = true; }, [&](const runtime_event&) { ++seen; }, stop);
   EXPECT_EQ(seen, 0);
   ASSERT_FALSE(outcome);
   EXPECT_EQ(outcome.error().code, runtime_errc::cancelled);

@@ -1,6 +1,7 @@
 // The admin documents rendered from a made-up snapshot: /status and /events
 // as JSON, /metrics as Prometheus text (checked by promtool when present).
 #include "app/admin_documents.hpp"
+#include "tools/common/admin_status.hpp"
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
@@ -106,6 +107,45 @@ TEST(admin_documents, status_shows_each_slot_with_requests_probe_and_its_actor) 
   ASSERT_EQ(events.size(), status_events);
   EXPECT_EQ(events.front().at("detail").as_string(), "event 10");
   EXPECT_EQ(events.back().at("detail").as_string(), "event 29");
+}
+
+// The chaos tool and the integration harness read /status with
+// tools/common's parser: it must read what corral really writes, not a
+// sample shaped by hand after it.
+TEST(admin_documents, the_tools_read_the_status_corral_writes) {
+  auto snap = sample_snapshot();
+  snap.pool.name = "bench-chaos";
+  snap.pool.desired = 3;
+  snap.pool.slots = {
+    {21010, "ready", "aaa", 0, 0, 1, "", ""},
+    {21011, "starting", "bbb", 2, 1, 1, "exited with status 137", ""},
+    {21012, "ready", "ccc", 0, 0, 1, "", ""},
+  };
+  snap.proxy.requests = 900;
+  snap.proxy.retries = 40;
+  snap.proxy.bad_gateway = 1;
+  snap.proxy.no_backend = 2;
+  snap.proxy.gateway_timeout = 3;
+  auto view = admin::parse_status(render_status_json(snap));
+  ASSERT_TRUE(view);
+  EXPECT_EQ(view->name, "bench-chaos");
+  EXPECT_EQ(view->desired, 3u);
+  ASSERT_EQ(view->slots.size(), 3u);
+  EXPECT_EQ(view->slots[1].port, 21011);
+  EXPECT_EQ(view->slots[1].state, "starting");
+  EXPECT_EQ(view->slots[1].container, "bbb");
+  EXPECT_EQ(view->slots[1].restarts, 2u);
+  EXPECT_EQ(view->slots[1].last_error, "exited with status 137");
+  EXPECT_EQ(view->ready_count(), 2u);
+  EXPECT_FALSE(view->whole());
+  ASSERT_NE(view->find(21012), nullptr);
+  EXPECT_EQ(view->find(21012)->container, "ccc");
+  ASSERT_TRUE(view->proxy);
+  EXPECT_EQ(view->proxy->requests, 900u);
+  EXPECT_EQ(view->proxy->retries, 40u);
+  EXPECT_EQ(view->proxy->bad_gateway, 1u);
+  EXPECT_EQ(view->proxy->no_backend, 2u);
+  EXPECT_EQ(view->proxy->gateway_timeout, 3u);
 }
 
 TEST(admin_documents, events_lists_the_whole_log) {
