@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 
 #include <chrono>
+#include <cmath>
 
 namespace corral {
 
@@ -59,6 +60,17 @@ container_spec make_container_spec(const pool_settings& pool, const std::string&
   spec.volume_path = pool.volume_path;
   spec.stop_timeout = std::chrono::ceil<std::chrono::seconds>(pool.stop_timeout);
   spec.init = pool.init;
+  spec.cap_drop = pool.cap_drop;
+  spec.cap_add = pool.cap_add;
+  spec.no_new_privileges = pool.no_new_privileges;
+  spec.read_only = pool.read_only;
+  spec.tmpfs = pool.tmpfs;
+  spec.user = pool.user;
+  spec.memory = pool.memory;
+  spec.nano_cpus = std::llround(pool.cpus * 1e9);
+  spec.pids = pool.pids;
+  spec.log_max_size = pool.log_max_size;
+  spec.log_max_files = pool.log_max_files;
   spec.labels = {
     {labels::pool, pool.name},
     {labels::port, std::to_string(port)},

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace corral {
 
@@ -34,6 +35,31 @@ struct pool_settings {
   bool init = false;
   /// Where the pool's lock (one corral per pool) and takeover socket live.
   std::string run_dir = "/run/corral";
+
+  // -- confinement: what a container may do (least privilege by default) ------------
+  /// Capabilities taken away, then given back ("NET_RAW", or "ALL"),
+  /// upper case without the CAP_ prefix. With host networking, Docker's
+  /// default NET_RAW would let a container sniff and spoof the host's packets.
+  std::vector<std::string> cap_drop = {"ALL"};
+  std::vector<std::string> cap_add;
+  /// No setuid binary or file capability can raise a process's privileges.
+  bool no_new_privileges = true;
+  /// A read-only root filesystem; the volume and tmpfs mounts stay writable.
+  bool read_only = true;
+  /// tmpfs mounts, "/path" or "/path:options" ("/tmp:size=16m").
+  std::vector<std::string> tmpfs;
+  /// "uid:gid" (or a user name the image knows); empty: the image's USER.
+  /// 65534 is nobody/nogroup.
+  std::string user = "65534:65534";
+  /// Memory limit in bytes (no swap on top); 0: none.
+  uint64_t memory = uint64_t{256} << 20;
+  /// CPU limit in CPUs (0.5 = half of one); 0: none.
+  double cpus = 1.0;
+  /// Most processes and threads at once; 0: none.
+  uint32_t pids = 256;
+  /// The json-file log driver's rotation: a file's size and how many are kept.
+  uint64_t log_max_size = uint64_t{10} << 20;
+  uint32_t log_max_files = 3;
 };
 
 /// [health]: probing, like Envoy's health checker.

@@ -9,6 +9,8 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -101,7 +103,7 @@ apply_fn duration_value(Setter set, bool allow_zero = false) {
 }
 
 template <class Setter>
-apply_fn size_value(Setter set) {
+apply_fn size_value(Setter set, bool allow_zero = false) {
   return [=](const toml::node& node, config& cfg) -> std::optional<value_error> {
     std::optional<uint64_t> bytes;
     if (node.is_integer()) {
@@ -117,7 +119,7 @@ apply_fn size_value(Setter set) {
     } else {
       return wrong_type(node, "a size string like \"16MiB\"");
     }
-    if (*bytes == 0)
+    if (*bytes == 0 && !allow_zero)
       return value_error{"must be larger than zero"};
     set(cfg, *bytes);
     return std::nullopt;
@@ -174,6 +176,118 @@ apply_fn endpoint_value(Setter set) {
       return value_error{"port must be between 1 and 65535 (got " + port_text + ")"};
     ep.port = static_cast<uint16_t>(port);
     set(cfg, ep);
+    return std::nullopt;
+  };
+}
+
+/// Linux capabilities by their name without CAP_, as Docker takes them.
+constexpr std::string_view capability_names[] = {
+  "ALL",          "AUDIT_CONTROL",  "AUDIT_READ",      "AUDIT_WRITE",     "BLOCK_SUSPEND",
+  "BPF",          "CHECKPOINT_RESTORE", "CHOWN",       "DAC_OVERRIDE",    "DAC_READ_SEARCH",
+  "FOWNER",       "FSETID",         "IPC_LOCK",        "IPC_OWNER",       "KILL",
+  "LEASE",        "LINUX_IMMUTABLE", "MAC_ADMIN",      "MAC_OVERRIDE",    "MKNOD",
+  "NET_ADMIN",    "NET_BIND_SERVICE", "NET_BROADCAST", "NET_RAW",         "PERFMON",
+  "SETFCAP",      "SETGID",         "SETPCAP",         "SETUID",          "SYSLOG",
+  "SYS_ADMIN",    "SYS_BOOT",       "SYS_CHROOT",      "SYS_MODULE",      "SYS_NICE",
+  "SYS_PACCT",    "SYS_PTRACE",     "SYS_RAWIO",       "SYS_RESOURCE",    "SYS_TIME",
+  "SYS_TTY_CONFIG", "WAKE_ALARM",
+};
+
+/// Reads an array of capability names ("NET_RAW", "cap_net_raw", "ALL"),
+/// stored upper case without the CAP_ prefix; a typo is refused here rather
+/// than by the engine at the first container's create.
+template <class Setter>
+apply_fn capabilities_value(Setter set) {
+  return [=](const toml::node& node, config& cfg) -> std::optional<value_error> {
+    auto* array = node.as_array();
+    if (!array)
+      return wrong_type(node, "an array of capability names like [\"NET_BIND_SERVICE\"]");
+    std::vector<std::string> caps;
+    for (auto& item : *array) {
+      auto text = item.value<std::string>();
+      if (!item.is_string() || !text)
+        return value_error{"expected capability names (strings), got " + type_name(item)};
+      std::string name;
+      for (char c : *text)
+        name.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+      if (name.rfind("CAP_", 0) == 0)
+        name.erase(0, 4);
+      if (std::find(std::begin(capability_names), std::end(capability_names), name)
+          == std::end(capability_names))
+        return value_error{"\"" + *text + "\" is not a Linux capability (e.g. \"NET_BIND_SERVICE\", "
+                           "or \"ALL\")"};
+      caps.push_back(std::move(name));
+    }
+    set(cfg, std::move(caps));
+    return std::nullopt;
+  };
+}
+
+/// Reads [pool] tmpfs: absolute paths, each optionally followed by
+/// ":options" as `docker run --tmpfs` takes them ("/tmp:size=16m").
+apply_fn tmpfs_value() {
+  return [](const toml::node& node, config& cfg) -> std::optional<value_error> {
+    auto* array = node.as_array();
+    if (!array)
+      return wrong_type(node, "an array of paths like [\"/tmp\"]");
+    std::vector<std::string> mounts;
+    for (auto& item : *array) {
+      auto text = item.value<std::string>();
+      if (!item.is_string() || !text)
+        return value_error{"expected paths (strings), got " + type_name(item)};
+      auto path = text->substr(0, text->find(':'));
+      if (path.size() < 2 || path[0] != '/')
+        return value_error{"\"" + *text + "\" is not an absolute path other than / (with "
+                           "optional \":options\")"};
+      for (auto& seen : mounts)
+        if (seen.substr(0, seen.find(':')) == path)
+          return value_error{path + " is listed twice"};
+      mounts.push_back(*text);
+    }
+    cfg.pool.tmpfs = std::move(mounts);
+    return std::nullopt;
+  };
+}
+
+/// Reads [pool] user: "uid", "uid:gid", a name the image knows, or "" for
+/// the image's USER.
+apply_fn user_value() {
+  return [](const toml::node& node, config& cfg) -> std::optional<value_error> {
+    auto text = node.value<std::string>();
+    if (!node.is_string() || !text)
+      return wrong_type(node, "a string like \"65534:65534\"");
+    auto part_ok = [](std::string_view part) {
+      return !part.empty() && std::all_of(part.begin(), part.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+      });
+    };
+    std::string_view user{*text};
+    auto colon = user.find(':');
+    bool ok = user.empty()
+              || (colon == std::string_view::npos
+                    ? part_ok(user)
+                    : part_ok(user.substr(0, colon)) && part_ok(user.substr(colon + 1)));
+    if (!ok)
+      return value_error{"\"" + *text + "\" is not a user (\"uid\", \"uid:gid\" or a name; "
+                           "\"\" for the image's USER)"};
+    cfg.pool.user = *text;
+    return std::nullopt;
+  };
+}
+
+/// Reads [pool] cpus: a number of CPUs, 0 for no limit.
+apply_fn cpus_value() {
+  return [](const toml::node& node, config& cfg) -> std::optional<value_error> {
+    double cpus = 0;
+    if (node.is_floating_point())
+      cpus = *node.value<double>();
+    else if (node.is_integer())
+      cpus = static_cast<double>(*node.value<int64_t>());
+    else
+      return wrong_type(node, "a number of CPUs like 1.0 or 0.5");
+    if (!(cpus == 0 || (cpus >= 0.01 && cpus <= 1024)))
+      return value_error{"must be 0 (no limit) or between 0.01 and 1024"};
+    cfg.pool.cpus = cpus;
     return std::nullopt;
   };
 }
@@ -306,6 +420,22 @@ const std::vector<key_spec>& schema() {
     {"pool", "init", bool_value([](config& c, bool b) { c.pool.init = b; })},
     {"pool", "run_dir",
      string_value([](config& c, std::string s) { c.pool.run_dir = std::move(s); })},
+    {"pool", "cap_drop",
+     capabilities_value([](config& c, std::vector<std::string> v) { c.pool.cap_drop = std::move(v); })},
+    {"pool", "cap_add",
+     capabilities_value([](config& c, std::vector<std::string> v) { c.pool.cap_add = std::move(v); })},
+    {"pool", "no_new_privileges",
+     bool_value([](config& c, bool b) { c.pool.no_new_privileges = b; })},
+    {"pool", "read_only", bool_value([](config& c, bool b) { c.pool.read_only = b; })},
+    {"pool", "tmpfs", tmpfs_value()},
+    {"pool", "user", user_value()},
+    {"pool", "memory", size_value([](config& c, uint64_t n) { c.pool.memory = n; }, true)},
+    {"pool", "cpus", cpus_value()},
+    {"pool", "pids",
+     uint_value([](config& c, int64_t n) { c.pool.pids = static_cast<uint32_t>(n); }, 0, 4'194'304)},
+    {"pool", "log_max_size", size_value([](config& c, uint64_t n) { c.pool.log_max_size = n; })},
+    {"pool", "log_max_files",
+     uint_value([](config& c, int64_t n) { c.pool.log_max_files = static_cast<uint32_t>(n); }, 1, 100)},
     // [rollout]
     {"rollout", "max_surge",
      uint_value([](config& c, int64_t n) { c.rollout.max_surge = static_cast<uint32_t>(n); }, 0, 100)},
@@ -457,6 +587,16 @@ std::optional<config_error> cross_check(const config& cfg, const positions& wher
                 "replace a container");
   if (pool.run_dir.empty() || pool.run_dir[0] != '/')
     return fail("pool", "run_dir", "must be an absolute path");
+  // The engine refuses a memory limit below 6 MB at the first create.
+  if (pool.memory != 0 && pool.memory < (uint64_t{6} << 20))
+    return fail("pool", "memory",
+                "must be 0 (no limit) or at least 6MiB, the engine's minimum (got "
+                  + std::to_string(pool.memory) + " bytes)");
+  if (!pool.volume.empty())
+    for (auto& t : pool.tmpfs)
+      if (t.substr(0, t.find(':')) == pool.volume_path)
+        return fail("pool", "tmpfs",
+                    pool.volume_path + " is the volume's volume_path; a tmpfs cannot mount there too");
   return std::nullopt;
 }
 

@@ -17,6 +17,23 @@ uint64_t spec_fingerprint(const container_spec& spec) {
   text += "volume=" + spec.volume + "\npath=" + spec.volume_path + "\n";
   text += "init=" + std::string{spec.init ? "1" : "0"} + "\n";
   text += "stop_timeout=" + std::to_string(spec.stop_timeout.count()) + "\n";
+  // The confinement; lists in the order given (the engine applies CapDrop
+  // before CapAdd whatever the order, but a reordered list is rare enough
+  // that one needless rolling update is no harm).
+  for (auto& c : spec.cap_drop)
+    text += "cap_drop=" + c + "\n";
+  for (auto& c : spec.cap_add)
+    text += "cap_add=" + c + "\n";
+  text += "no_new_privileges=" + std::string{spec.no_new_privileges ? "1" : "0"} + "\n";
+  text += "read_only=" + std::string{spec.read_only ? "1" : "0"} + "\n";
+  for (auto& t : spec.tmpfs)
+    text += "tmpfs=" + t + "\n";
+  text += "user=" + spec.user + "\n";
+  text += "memory=" + std::to_string(spec.memory) + "\n";
+  text += "nano_cpus=" + std::to_string(spec.nano_cpus) + "\n";
+  text += "pids=" + std::to_string(spec.pids) + "\n";
+  text += "log=" + std::to_string(spec.log_max_size) + "/" + std::to_string(spec.log_max_files)
+          + "\n";
   uint64_t hash = 0xcbf29ce484222325ULL; // FNV-1a, 64 bits
   for (unsigned char c : text) {
     hash ^= c;

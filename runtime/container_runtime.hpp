@@ -42,13 +42,40 @@ struct container_spec {
   std::chrono::seconds stop_timeout{5};
   /// Run an init process as PID 1 (for images that ignore SIGTERM).
   bool init = false;
+
+  // Confinement. The defaults here are the engine's own (nothing confined);
+  // the pool's settings (actors/settings.hpp) confine by default.
+  /// Capabilities dropped and added ("ALL", "NET_RAW", ...).
+  std::vector<std::string> cap_drop;
+  std::vector<std::string> cap_add;
+  /// SecurityOpt no-new-privileges.
+  bool no_new_privileges = false;
+  /// A read-only root filesystem.
+  bool read_only = false;
+  /// tmpfs mounts, "/path" or "/path:options".
+  std::vector<std::string> tmpfs;
+  /// Config.User; empty: the image's USER.
+  std::string user;
+  /// Memory limit in bytes, swap included (so no swap); 0: none.
+  uint64_t memory = 0;
+  /// CPU limit in billionths of a CPU (NanoCpus); 0: none.
+  int64_t nano_cpus = 0;
+  /// Process and thread limit (PidsLimit); 0: none.
+  uint32_t pids = 0;
+  /// json-file log rotation: max-size in bytes and max-file; 0: the engine's
+  /// default driver and options.
+  uint64_t log_max_size = 0;
+  uint32_t log_max_files = 0;
 };
 
 /// A fingerprint of everything in `spec` that makes two containers of a
 /// pool interchangeable: the image (an image ID, so a re-tagged image
-/// differs), the environment, the volume and its path, init and the stop
-/// timeout. Not the name, port or labels, which differ per slot. Stable
-/// across corral versions and runs (FNV-1a over a canonical text).
+/// differs), the environment, the volume and its path, init, the stop
+/// timeout and the confinement (capabilities, no-new-privileges, read-only
+/// root, tmpfs, user, limits, log rotation). Not the name, port or labels,
+/// which differ per slot. Stable across runs (FNV-1a over a canonical text);
+/// a version of corral that adds a setting changes it, and so replaces
+/// containers of an older spec by a rolling update.
 uint64_t spec_fingerprint(const container_spec& spec);
 
 /// The fingerprint as the corral.spec label writes it (16 hex digits), and

@@ -126,8 +126,51 @@ std::string create_body(const container_spec& spec) {
   host_config["RestartPolicy"] = json::object{{"Name", "no"}};
   host_config["Init"] = spec.init;
 
+  // Confinement: each field only when set, so an unconfined spec asks the
+  // engine for its own defaults.
+  auto strings = [](const std::vector<std::string>& list) {
+    json::array out;
+    for (const auto& s : list)
+      out.emplace_back(s);
+    return out;
+  };
+  if (!spec.cap_drop.empty())
+    host_config["CapDrop"] = strings(spec.cap_drop);
+  if (!spec.cap_add.empty())
+    host_config["CapAdd"] = strings(spec.cap_add);
+  if (spec.no_new_privileges)
+    host_config["SecurityOpt"] = json::array{"no-new-privileges"};
+  host_config["ReadonlyRootfs"] = spec.read_only;
+  if (!spec.tmpfs.empty()) {
+    json::object tmpfs;
+    for (const auto& entry : spec.tmpfs) {
+      auto colon = entry.find(':');
+      tmpfs[entry.substr(0, colon)] =
+        colon == std::string::npos ? std::string{} : entry.substr(colon + 1);
+    }
+    host_config["Tmpfs"] = std::move(tmpfs);
+  }
+  if (spec.memory > 0) {
+    host_config["Memory"] = spec.memory;
+    // Swap equal to the limit means none on top: the limit is what the
+    // container gets, and past it the kernel's OOM killer acts.
+    host_config["MemorySwap"] = spec.memory;
+  }
+  if (spec.nano_cpus > 0)
+    host_config["NanoCpus"] = spec.nano_cpus;
+  if (spec.pids > 0)
+    host_config["PidsLimit"] = spec.pids;
+  if (spec.log_max_size > 0)
+    host_config["LogConfig"] = json::object{
+      {"Type", "json-file"},
+      {"Config", json::object{{"max-size", std::to_string(spec.log_max_size)},
+                              {"max-file", std::to_string(std::max<uint32_t>(spec.log_max_files, 1))}}},
+    };
+
   json::object body;
   body["Image"] = spec.image;
+  if (!spec.user.empty())
+    body["User"] = spec.user;
   body["Env"] = std::move(env);
   body["Labels"] = std::move(labels);
   body["StopTimeout"] = spec.stop_timeout.count();

@@ -17,7 +17,10 @@ namespace corral::docker {
 /// The JSON body of `POST /containers/create` for `spec`: host networking,
 /// env PORT=<port> plus spec.env, the labels, the shared volume (if any), no
 /// engine restart policy (restarts are the supervisor's business), Init and
-/// StopTimeout.
+/// StopTimeout, and the confinement the spec asks for: CapDrop, CapAdd,
+/// SecurityOpt no-new-privileges, ReadonlyRootfs, Tmpfs, User, Memory (with
+/// MemorySwap equal to it: no swap), NanoCpus, PidsLimit and a json-file
+/// LogConfig with max-size and max-file.
 std::string create_body(const container_spec& spec);
 
 /// The `filters` JSON that selects containers carrying every label:

@@ -79,6 +79,47 @@ TEST(docker_api_test, create_body_has_no_mounts_without_a_volume) {
   EXPECT_FALSE(body.at("HostConfig").as_object().contains("Mounts"));
 }
 
+TEST(docker_api_test, create_body_confines_the_container_as_the_spec_asks) {
+  auto spec = sample_spec();
+  spec.cap_drop = {"ALL"};
+  spec.cap_add = {"NET_BIND_SERVICE"};
+  spec.no_new_privileges = true;
+  spec.read_only = true;
+  spec.tmpfs = {"/tmp", "/run:size=1m,mode=1777"};
+  spec.user = "65534:65534";
+  spec.memory = 256u << 20;
+  spec.nano_cpus = 1'500'000'000;
+  spec.pids = 64;
+  spec.log_max_size = 10u << 20;
+  spec.log_max_files = 3;
+  auto body = parse_object(docker::create_body(spec));
+  auto& host = body.at("HostConfig").as_object();
+  EXPECT_EQ(host.at("CapDrop"), (json::array{"ALL"}));
+  EXPECT_EQ(host.at("CapAdd"), (json::array{"NET_BIND_SERVICE"}));
+  EXPECT_EQ(host.at("SecurityOpt"), (json::array{"no-new-privileges"}));
+  EXPECT_EQ(host.at("ReadonlyRootfs"), true);
+  EXPECT_EQ(host.at("Tmpfs"), (json::object{{"/tmp", ""}, {"/run", "size=1m,mode=1777"}}));
+  EXPECT_EQ(body.at("User"), "65534:65534");
+  EXPECT_EQ(host.at("Memory").to_number<int64_t>(), 256 << 20);
+  // No swap on top of the limit.
+  EXPECT_EQ(host.at("MemorySwap").to_number<int64_t>(), 256 << 20);
+  EXPECT_EQ(host.at("NanoCpus").to_number<int64_t>(), 1'500'000'000);
+  EXPECT_EQ(host.at("PidsLimit").to_number<int64_t>(), 64);
+  EXPECT_EQ(host.at("LogConfig"),
+            (json::object{{"Type", "json-file"},
+                          {"Config", json::object{{"max-size", "10485760"}, {"max-file", "3"}}}}));
+}
+
+TEST(docker_api_test, create_body_of_an_unconfined_spec_leaves_the_engine_defaults) {
+  auto body = parse_object(docker::create_body(sample_spec()));
+  auto& host = body.at("HostConfig").as_object();
+  for (auto* key : {"CapDrop", "CapAdd", "SecurityOpt", "Tmpfs", "Memory", "MemorySwap",
+                    "NanoCpus", "PidsLimit", "LogConfig"})
+    EXPECT_FALSE(host.contains(key)) << key;
+  EXPECT_EQ(host.at("ReadonlyRootfs"), false);
+  EXPECT_FALSE(body.contains("User"));
+}
+
 TEST(docker_api_test, label_filters_and_all_labels) {
   auto filters = parse_object(docker::label_filters(
     {{"corral.pool", "p"}, {"corral.port", "8000"}}));

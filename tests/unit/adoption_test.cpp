@@ -1,6 +1,7 @@
 // What a starting corral does with an earlier run's containers: adopt the
 // running ones on the pool's ports, remove the rest, each with its reason.
 #include "actors/adoption.hpp"
+#include "actors/container.hpp"
 
 #include <gtest/gtest.h>
 
@@ -119,7 +120,61 @@ TEST(spec_fingerprint, differs_for_every_setting_that_matters_and_not_for_env_or
   EXPECT_NE(with([](container_spec& s) { s.volume_path = "/srv"; }), base);
   EXPECT_NE(with([](container_spec& s) { s.init = true; }), base);
   EXPECT_NE(with([](container_spec& s) { s.stop_timeout = std::chrono::seconds{9}; }), base);
+  EXPECT_NE(with([](container_spec& s) { s.cap_drop = {"ALL"}; }), base);
+  EXPECT_NE(with([](container_spec& s) { s.cap_add = {"NET_RAW"}; }), base);
+  EXPECT_NE(with([](container_spec& s) { s.no_new_privileges = true; }), base);
+  EXPECT_NE(with([](container_spec& s) { s.read_only = true; }), base);
+  EXPECT_NE(with([](container_spec& s) { s.tmpfs = {"/tmp"}; }), base);
+  EXPECT_NE(with([](container_spec& s) { s.user = "65534:65534"; }), base);
+  EXPECT_NE(with([](container_spec& s) { s.memory = 256u << 20; }), base);
+  EXPECT_NE(with([](container_spec& s) { s.nano_cpus = 1'000'000'000; }), base);
+  EXPECT_NE(with([](container_spec& s) { s.pids = 256; }), base);
+  EXPECT_NE(with([](container_spec& s) { s.log_max_size = 10u << 20; }), base);
+  EXPECT_NE(with([](container_spec& s) { s.log_max_files = 5; }), base);
   EXPECT_EQ(parse_spec_label({{labels::spec, spec_label(base)}}), base);
   EXPECT_EQ(parse_spec_label({{labels::spec, "not-hex-at-all!"}}), 0u);
   EXPECT_EQ(parse_spec_label({}), 0u);
+}
+
+TEST(make_container_spec, confines_by_default_and_carries_every_override) {
+  pool_settings pool;
+  auto spec = make_container_spec(pool, "sha256:1", "me", 8000);
+  EXPECT_EQ(spec.cap_drop, (std::vector<std::string>{"ALL"}));
+  EXPECT_TRUE(spec.cap_add.empty());
+  EXPECT_TRUE(spec.no_new_privileges);
+  EXPECT_TRUE(spec.read_only);
+  EXPECT_TRUE(spec.tmpfs.empty());
+  EXPECT_EQ(spec.user, "65534:65534");
+  EXPECT_EQ(spec.memory, 256u << 20);
+  EXPECT_EQ(spec.nano_cpus, 1'000'000'000);
+  EXPECT_EQ(spec.pids, 256u);
+  EXPECT_EQ(spec.log_max_size, 10u << 20);
+  EXPECT_EQ(spec.log_max_files, 3u);
+
+  pool.cap_drop = {};
+  pool.cap_add = {"NET_BIND_SERVICE"};
+  pool.no_new_privileges = false;
+  pool.read_only = false;
+  pool.tmpfs = {"/tmp"};
+  pool.user = "";
+  pool.memory = 0;
+  pool.cpus = 0.25;
+  pool.pids = 0;
+  pool.log_max_size = 1u << 20;
+  pool.log_max_files = 1;
+  auto loose = make_container_spec(pool, "sha256:1", "me", 8000);
+  EXPECT_TRUE(loose.cap_drop.empty());
+  EXPECT_EQ(loose.cap_add, (std::vector<std::string>{"NET_BIND_SERVICE"}));
+  EXPECT_FALSE(loose.no_new_privileges);
+  EXPECT_FALSE(loose.read_only);
+  EXPECT_EQ(loose.tmpfs, (std::vector<std::string>{"/tmp"}));
+  EXPECT_EQ(loose.user, "");
+  EXPECT_EQ(loose.memory, 0u);
+  EXPECT_EQ(loose.nano_cpus, 250'000'000);
+  EXPECT_EQ(loose.pids, 0u);
+  EXPECT_EQ(loose.log_max_size, 1u << 20);
+  EXPECT_EQ(loose.log_max_files, 1u);
+  // A changed confinement is a different spec: a reload rolls the pool.
+  EXPECT_NE(parse_spec_label(loose.labels), parse_spec_label(spec.labels));
+  EXPECT_EQ(parse_spec_label(spec.labels), spec_fingerprint(spec));
 }

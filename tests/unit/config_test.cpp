@@ -44,6 +44,18 @@ TEST(config, empty_file_gives_the_defaults) {
   EXPECT_EQ(cfg.pool.volume, "acts-data");
   EXPECT_EQ(cfg.pool.volume_path, "/data");
   EXPECT_EQ(cfg.pool.on_exit, exit_policy::remove);
+  // Least privilege unless the file says otherwise.
+  EXPECT_EQ(cfg.pool.cap_drop, (std::vector<std::string>{"ALL"}));
+  EXPECT_TRUE(cfg.pool.cap_add.empty());
+  EXPECT_TRUE(cfg.pool.no_new_privileges);
+  EXPECT_TRUE(cfg.pool.read_only);
+  EXPECT_TRUE(cfg.pool.tmpfs.empty());
+  EXPECT_EQ(cfg.pool.user, "65534:65534");
+  EXPECT_EQ(cfg.pool.memory, 256u << 20);
+  EXPECT_EQ(cfg.pool.cpus, 1.0);
+  EXPECT_EQ(cfg.pool.pids, 256u);
+  EXPECT_EQ(cfg.pool.log_max_size, 10u << 20);
+  EXPECT_EQ(cfg.pool.log_max_files, 3u);
   EXPECT_EQ(cfg.health.path, "/api/v1/_health");
   EXPECT_EQ(cfg.health.interval, 1s);
   EXPECT_EQ(cfg.health.timeout, 500ms);
@@ -85,6 +97,17 @@ TEST(config, shipped_corral_toml_is_valid_and_matches_the_defaults) {
   EXPECT_EQ(cfg.pool.stop_timeout, defaults.pool.stop_timeout);
   EXPECT_EQ(cfg.pool.init, defaults.pool.init);
   EXPECT_EQ(cfg.pool.run_dir, defaults.pool.run_dir);
+  EXPECT_EQ(cfg.pool.cap_drop, defaults.pool.cap_drop);
+  EXPECT_EQ(cfg.pool.cap_add, defaults.pool.cap_add);
+  EXPECT_EQ(cfg.pool.no_new_privileges, defaults.pool.no_new_privileges);
+  EXPECT_EQ(cfg.pool.read_only, defaults.pool.read_only);
+  EXPECT_EQ(cfg.pool.tmpfs, defaults.pool.tmpfs);
+  EXPECT_EQ(cfg.pool.user, defaults.pool.user);
+  EXPECT_EQ(cfg.pool.memory, defaults.pool.memory);
+  EXPECT_EQ(cfg.pool.cpus, defaults.pool.cpus);
+  EXPECT_EQ(cfg.pool.pids, defaults.pool.pids);
+  EXPECT_EQ(cfg.pool.log_max_size, defaults.pool.log_max_size);
+  EXPECT_EQ(cfg.pool.log_max_files, defaults.pool.log_max_files);
   EXPECT_EQ(cfg.proxy.header_timeout, defaults.proxy.header_timeout);
   EXPECT_EQ(cfg.proxy.idle_timeout, defaults.proxy.idle_timeout);
   EXPECT_EQ(cfg.proxy.max_connections, defaults.proxy.max_connections);
@@ -386,4 +409,70 @@ TEST(config, issue_11_keys_are_read_and_checked) {
   ASSERT_TRUE(std::holds_alternative<config_error>(missing));
   EXPECT_NE(std::get<config_error>(missing).render().find("cannot read /nonexistent/token"),
             std::string::npos);
+}
+
+TEST(config, confinement_keys_are_read_and_normalised) {
+  auto cfg = parse_ok(R"(
+[pool]
+cap_drop = ["NET_RAW", "cap_sys_admin"]
+cap_add = ["CAP_NET_BIND_SERVICE"]
+no_new_privileges = false
+read_only = false
+tmpfs = ["/tmp", "/run:size=1m"]
+user = "1000:1000"
+memory = "64MiB"
+cpus = 0.5
+pids = 32
+log_max_size = "1MiB"
+log_max_files = 5
+)");
+  EXPECT_EQ(cfg.pool.cap_drop, (std::vector<std::string>{"NET_RAW", "SYS_ADMIN"}));
+  EXPECT_EQ(cfg.pool.cap_add, (std::vector<std::string>{"NET_BIND_SERVICE"}));
+  EXPECT_FALSE(cfg.pool.no_new_privileges);
+  EXPECT_FALSE(cfg.pool.read_only);
+  EXPECT_EQ(cfg.pool.tmpfs, (std::vector<std::string>{"/tmp", "/run:size=1m"}));
+  EXPECT_EQ(cfg.pool.user, "1000:1000");
+  EXPECT_EQ(cfg.pool.memory, 64u << 20);
+  EXPECT_EQ(cfg.pool.cpus, 0.5);
+  EXPECT_EQ(cfg.pool.pids, 32u);
+  EXPECT_EQ(cfg.pool.log_max_size, 1u << 20);
+  EXPECT_EQ(cfg.pool.log_max_files, 5u);
+}
+
+TEST(config, confinement_limits_may_be_lifted) {
+  auto cfg = parse_ok("[pool]\ncap_drop = []\nuser = \"\"\nmemory = 0\ncpus = 0\npids = 0\n");
+  EXPECT_TRUE(cfg.pool.cap_drop.empty());
+  EXPECT_EQ(cfg.pool.user, "");
+  EXPECT_EQ(cfg.pool.memory, 0u);
+  EXPECT_EQ(cfg.pool.cpus, 0.0);
+  EXPECT_EQ(cfg.pool.pids, 0u);
+  EXPECT_EQ(parse_ok("[pool]\ncpus = 2\n").pool.cpus, 2.0);
+  EXPECT_EQ(parse_ok("[pool]\nuser = \"nobody\"\n").pool.user, "nobody");
+}
+
+TEST(config, bad_confinement_is_refused_with_its_key) {
+  EXPECT_EQ(parse_bad("[pool]\ncap_add = [\"NET_RAWW\"]\n").render(),
+            "test.toml:2:11: [pool] cap_add: \"NET_RAWW\" is not a Linux capability (e.g. "
+            "\"NET_BIND_SERVICE\", or \"ALL\")");
+  EXPECT_EQ(parse_bad("[pool]\ncap_drop = \"ALL\"\n").key, "[pool] cap_drop");
+  EXPECT_EQ(parse_bad("[pool]\ncap_drop = [1]\n").key, "[pool] cap_drop");
+  EXPECT_EQ(parse_bad("[pool]\nno_new_privileges = \"yes\"\n").key, "[pool] no_new_privileges");
+  EXPECT_EQ(parse_bad("[pool]\nread_only = 1\n").key, "[pool] read_only");
+  EXPECT_EQ(parse_bad("[pool]\ntmpfs = [\"tmp\"]\n").key, "[pool] tmpfs");
+  EXPECT_EQ(parse_bad("[pool]\ntmpfs = [\"/\"]\n").key, "[pool] tmpfs");
+  EXPECT_EQ(parse_bad("[pool]\ntmpfs = [\"/tmp\", \"/tmp:size=1m\"]\n").key, "[pool] tmpfs");
+  EXPECT_EQ(parse_bad("[pool]\ntmpfs = [\"/data\"]\n").key, "[pool] tmpfs"); // the volume's
+  EXPECT_EQ(parse_bad("[pool]\nuser = \"root user\"\n").key, "[pool] user");
+  EXPECT_EQ(parse_bad("[pool]\nuser = \"1:\"\n").key, "[pool] user");
+  EXPECT_EQ(parse_bad("[pool]\nuser = \"1:2:3\"\n").key, "[pool] user");
+  EXPECT_EQ(parse_bad("[pool]\nmemory = \"lots\"\n").key, "[pool] memory");
+  EXPECT_EQ(parse_bad("[pool]\nmemory = \"1MiB\"\n").render(),
+            "test.toml:2:1: [pool] memory: must be 0 (no limit) or at least 6MiB, the engine's "
+            "minimum (got 1048576 bytes)");
+  EXPECT_EQ(parse_bad("[pool]\ncpus = -1\n").key, "[pool] cpus");
+  EXPECT_EQ(parse_bad("[pool]\ncpus = 0.001\n").key, "[pool] cpus");
+  EXPECT_EQ(parse_bad("[pool]\ncpus = \"1\"\n").key, "[pool] cpus");
+  EXPECT_EQ(parse_bad("[pool]\npids = -1\n").key, "[pool] pids");
+  EXPECT_EQ(parse_bad("[pool]\nlog_max_size = 0\n").key, "[pool] log_max_size");
+  EXPECT_EQ(parse_bad("[pool]\nlog_max_files = 0\n").key, "[pool] log_max_files");
 }
