@@ -15,6 +15,7 @@
 #include "proxy/balancer_client.hpp"
 #include "proxy/limits.hpp"
 #include "proxy/proxy_server.hpp"
+#include "runtime/death_classifier.hpp"
 #include "runtime/docker_runtime.hpp"
 #include "runtime/event_feed.hpp"
 #include "runtime/http_prober.hpp"
@@ -331,15 +332,17 @@ int run(config cfg, const std::string& config_path, sigset_t signals,
         [](caf::error&) {});
   }
 
-  // Deaths reach the supervisor at once; after every (re)connection of the
-  // stream, the full list corrects whatever was missed meanwhile.
+  // Deaths reach the supervisor at once, one per container, oom or not;
+  // after every (re)connection of the stream, the full list corrects
+  // whatever was missed meanwhile.
+  death_classifier deaths{*runtime};
   event_feed feed{
     *runtime,
     {{labels::pool, cfg.pool.name}},
-    [sup](const runtime_event& ev) {
-      if (ev.what == runtime_event::kind::die || ev.what == runtime_event::kind::oom)
-        caf::anon_send(sup, atom::died_v, ev.port, ev.id, int32_t{ev.exit_code},
-                       ev.what == runtime_event::kind::oom);
+    [sup, &deaths](const runtime_event& ev) {
+      if (auto death = deaths.classify(ev))
+        caf::anon_send(sup, atom::died_v, death->port, death->id, int32_t{death->exit_code},
+                       death->oom);
     },
     [sup](std::vector<container_info> containers) {
       std::vector<observed_container> seen;
