@@ -58,9 +58,18 @@ if [ "$code" != 204 ]; then
 fi
 [ -n "$(pool_containers)" ] || { echo "FAIL: no pool container"; exit 1; }
 
+# corral's own container is confined: read-only, no capabilities, and
+# no-new-privileges (docker-compose.yml says why it needs no more).
+self="$(compose ps -q corral)"
+confinement="$(docker inspect -f '{{.HostConfig.ReadonlyRootfs}} {{.HostConfig.CapDrop}} {{.HostConfig.CapAdd}} {{.HostConfig.SecurityOpt}}' "$self")"
+if [ "$confinement" != "true [ALL] [] [no-new-privileges:true]" ]; then
+  echo "FAIL: corral's container is not confined as docker-compose.yml says: $confinement"
+  exit 1
+fi
+
 compose down --timeout 30 >/dev/null 2>&1
 if [ -n "$(pool_containers)" ]; then
   echo "FAIL: containers of pool $pool left after docker-compose down"
   exit 1
 fi
-echo "PASS: corral in a container served 204 and removed its pool on down"
+echo "PASS: corral in a confined container served 204 and removed its pool on down"
