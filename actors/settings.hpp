@@ -16,7 +16,19 @@ using std::chrono::milliseconds;
 enum class exit_policy : uint8_t { remove, keep };
 
 /// [pool]: which containers, how many, where.
+/// [pool] runtime: who runs the pool's backends.
+enum class pool_runtime : uint8_t {
+  /// corral runs containers of `image` on consecutive ports.
+  docker,
+  /// corral fronts `backends` it does not run: probed, balanced, never
+  /// started or stopped.
+  static_backends,
+};
+
 struct pool_settings {
+  pool_runtime runtime = pool_runtime::docker;
+  /// runtime = "static": the loopback ports of the backends, in order.
+  std::vector<uint16_t> backends;
   /// Containers are named `<name>-<port>` and labelled corral.pool=<name>.
   std::string name = "acts";
   std::string image = "acts:latest";

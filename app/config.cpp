@@ -36,6 +36,9 @@ namespace {
 /// A problem with one value; the loader adds file, position and key.
 struct value_error {
   std::string message;
+  /// Where inside the value (an array's element); the value's own start
+  /// when unset.
+  std::optional<toml::source_position> at = std::nullopt;
 };
 
 using apply_fn = std::function<std::optional<value_error>(const toml::node&, config&)>;
@@ -70,6 +73,30 @@ std::string type_name(const toml::node& node) {
 
 value_error wrong_type(const toml::node& node, std::string_view wanted) {
   return {"expected " + std::string{wanted} + ", got " + type_name(node)};
+}
+
+/// "127.0.0.1:8000" or "localhost:8000" -> 8000; anything else (another
+/// host, a missing or bad port) -> nothing. The proxy and the prober reach
+/// backends on loopback only.
+std::optional<uint16_t> parse_loopback_backend(std::string_view text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos)
+    return std::nullopt;
+  auto host = text.substr(0, colon);
+  auto digits = text.substr(colon + 1);
+  if (host != "127.0.0.1" && host != "localhost")
+    return std::nullopt;
+  if (digits.empty() || digits.size() > 5)
+    return std::nullopt;
+  uint32_t port = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9')
+      return std::nullopt;
+    port = port * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (port == 0 || port > 65535)
+    return std::nullopt;
+  return static_cast<uint16_t>(port);
 }
 
 template <class Setter>
@@ -372,6 +399,45 @@ const std::vector<key_spec>& schema() {
      uint_value([](config& c, int64_t n) { c.admin.max_connections = static_cast<uint32_t>(n); },
                 1, 100000)},
     // [pool]
+    {"pool", "runtime",
+     [](const toml::node& node, config& cfg) -> std::optional<value_error> {
+       auto text = node.value<std::string>();
+       if (!node.is_string() || !text)
+         return wrong_type(node, "\"docker\" or \"static\"");
+       if (*text == "docker")
+         cfg.pool.runtime = pool_runtime::docker;
+       else if (*text == "static")
+         cfg.pool.runtime = pool_runtime::static_backends;
+       else
+         return value_error{"must be \"docker\" or \"static\" (got \"" + *text + "\")"};
+       return std::nullopt;
+     }},
+    {"pool", "backends",
+     [](const toml::node& node, config& cfg) -> std::optional<value_error> {
+       auto* list = node.as_array();
+       if (!list)
+         return wrong_type(node, "an array like [\"127.0.0.1:8000\", \"127.0.0.1:8001\"]");
+       if (list->empty())
+         return value_error{"must name at least one backend"};
+       std::vector<uint16_t> ports;
+       for (auto&& item : *list) {
+         auto text = item.value<std::string>();
+         if (!item.is_string() || !text)
+           return value_error{"expected \"127.0.0.1:PORT\", got " + type_name(item),
+                              item.source().begin};
+         auto port = parse_loopback_backend(*text);
+         if (!port)
+           return value_error{"\"" + *text
+                                + "\" is not a loopback backend: corral balances over "
+                                  "127.0.0.1:PORT (or localhost:PORT), PORT 1 to 65535",
+                              item.source().begin};
+         if (std::find(ports.begin(), ports.end(), *port) != ports.end())
+           return value_error{"\"" + *text + "\" is listed twice", item.source().begin};
+         ports.push_back(*port);
+       }
+       cfg.pool.backends = std::move(ports);
+       return std::nullopt;
+     }},
     {"pool", "name", string_value([](config& c, std::string s) { c.pool.name = std::move(s); })},
     {"pool", "image", string_value([](config& c, std::string s) { c.pool.image = std::move(s); })},
     {"pool", "start_port",
@@ -545,6 +611,23 @@ std::optional<config_error> cross_check(const config& cfg, const positions& wher
                   + ") is larger than max_containers ("
                   + std::to_string(pool.max_containers) + ")");
   }
+  if (pool.runtime == pool_runtime::static_backends) {
+    if (pool.backends.empty())
+      return fail("pool", "runtime", "runtime = \"static\" needs [pool] backends, e.g. "
+                                     "[\"127.0.0.1:8000\", \"127.0.0.1:8001\"]");
+    for (auto port : pool.backends) {
+      if (port == cfg.proxy.listen.port)
+        return fail("pool", "backends",
+                    "port " + std::to_string(port) + " is the proxy's own listen port");
+      if (port == cfg.admin.listen.port)
+        return fail("pool", "backends",
+                    "port " + std::to_string(port) + " is the admin listener's port");
+    }
+  } else if (!pool.backends.empty()) {
+    return fail("pool", "backends",
+                "backends are for runtime = \"static\"; with runtime = \"docker\" corral "
+                "runs the pool's containers itself");
+  }
   // The pool's ports: max_containers home ports, then the rollout's surge.
   auto last_port = uint32_t{pool.start_port} + pool.max_containers + cfg.rollout.max_surge - 1;
   if (last_port > 65535)
@@ -561,10 +644,11 @@ std::optional<config_error> cross_check(const config& cfg, const positions& wher
   };
   auto pool_ports = "the pool's ports (" + std::to_string(pool.start_port) + " to "
                     + std::to_string(last_port) + ", surge included)";
-  if (in_pool_range(cfg.proxy.listen.port))
+  bool docker = pool.runtime == pool_runtime::docker;
+  if (docker && in_pool_range(cfg.proxy.listen.port))
     return fail("proxy", "listen",
                 "port " + std::to_string(cfg.proxy.listen.port) + " lies inside " + pool_ports);
-  if (in_pool_range(cfg.admin.listen.port))
+  if (docker && in_pool_range(cfg.admin.listen.port))
     return fail("admin", "listen",
                 "port " + std::to_string(cfg.admin.listen.port) + " lies inside " + pool_ports);
   if (cfg.proxy.listen.port == cfg.admin.listen.port)
@@ -634,7 +718,7 @@ config_result parse_config(std::string_view text, const std::string& file) {
       if (!spec)
         return make_error(file, key.source().begin, label, "unknown key");
       if (auto err = spec->apply(node, cfg))
-        return make_error(file, node.source().begin, label, err->message);
+        return make_error(file, err->at.value_or(node.source().begin), label, err->message);
       where[label] = key.source().begin;
     }
   }
@@ -662,6 +746,8 @@ std::vector<std::string> restart_only_changes(const config& running, const confi
     keys.push_back("[pool] start_port");
   if (running.pool.run_dir != loaded.pool.run_dir)
     keys.push_back("[pool] run_dir");
+  if (running.pool.runtime != loaded.pool.runtime)
+    keys.push_back("[pool] runtime");
   if (running.docker.socket != loaded.docker.socket)
     keys.push_back("[docker] socket");
   return keys;

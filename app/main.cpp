@@ -3,6 +3,7 @@
 #include "actors/actors.hpp"
 #include "actors/adoption.hpp"
 #include "actors/container.hpp"
+#include "actors/static_pool.hpp"
 #include "actors/supervisor.hpp"
 #include "app/admin_handler.hpp"
 #include "app/cli.hpp"
@@ -144,7 +145,7 @@ pool_update make_update(const config& cfg, std::string image_id) {
 /// An invalid file changes nothing; keys that need a restart keep their
 /// running values. One log line says what happened.
 void reload(const std::string& path, config& running, std::string& image_id,
-            container_runtime& runtime, proxy_server& proxy, const supervisor_actor& sup) {
+            container_runtime* runtime, proxy_server& proxy, const supervisor_actor& sup) {
   if (path.empty()) {
     log::warn("corral", "SIGHUP: nothing to reload (corral runs on its built-in defaults)");
     return;
@@ -173,16 +174,22 @@ void reload(const std::string& path, config& running, std::string& image_id,
     next.pool.start_port = running.pool.start_port;
     next.pool.run_dir = running.pool.run_dir;
     next.docker.socket = running.docker.socket;
+    if (next.pool.runtime != running.pool.runtime) {
+      next.pool.runtime = running.pool.runtime;
+      next.pool.backends = running.pool.backends;
+    }
   }
   // The tag is resolved again: a rebuilt image under the same tag is a new
-  // spec, and the pool rolls to it.
-  auto resolved = runtime.image_id(next.pool.image);
-  if (!resolved) {
-    log::error("corral", "reload: the image cannot be used; the pool keeps its image",
-               {{"image", next.pool.image}, {"error", resolved.error().message}});
-    next.pool.image = running.pool.image;
-  } else {
-    image_id = *resolved;
+  // spec, and the pool rolls to it. (A static pool has no image.)
+  if (runtime) {
+    auto resolved = runtime->image_id(next.pool.image);
+    if (!resolved) {
+      log::error("corral", "reload: the image cannot be used; the pool keeps its image",
+                 {{"image", next.pool.image}, {"error", resolved.error().message}});
+      next.pool.image = running.pool.image;
+    } else {
+      image_id = *resolved;
+    }
   }
   log::set_level(next.log_level);
   log::set_format(next.log_format);
@@ -290,7 +297,9 @@ int run(config cfg, const std::string& config_path, sigset_t signals,
   auto open_files = raise_open_file_limit();
   if (cfg.proxy.max_connections == 0)
     cfg.proxy.max_connections = proxy::default_max_connections(open_files);
-  auto adopted = take_stock(*runtime, cfg, image_id);
+  // A static pool (no runtime) has nothing an earlier run could have left.
+  auto adopted = runtime ? take_stock(*runtime, cfg, image_id)
+                         : result<std::vector<adopted_container>>{std::vector<adopted_container>{}};
   if (!adopted)
     return fail(exit_unusable, adopted.error().message);
 
@@ -315,7 +324,17 @@ int run(config cfg, const std::string& config_path, sigset_t signals,
   sup_cfg.adopt = *adopted;
   sup_cfg.owner = owner_label();
   auto probes = std::make_shared<http_prober>(cfg.health.path);
-  auto sup = sys.spawn(supervisor, sup_cfg, runtime, probes);
+  supervisor_actor sup;
+  if (runtime) {
+    sup = sys.spawn(supervisor, sup_cfg, runtime, probes);
+  } else {
+    static_pool_config static_cfg;
+    static_cfg.pool = cfg.pool;
+    static_cfg.health = cfg.health;
+    static_cfg.queue = cfg.queue;
+    static_cfg.census = census;
+    sup = sys.spawn(static_pool, static_cfg, probes);
+  }
 
   balancer_actor bal;
   health_checker_actor health;
@@ -334,13 +353,16 @@ int run(config cfg, const std::string& config_path, sigset_t signals,
 
   // Deaths reach the supervisor at once, one per container, oom or not;
   // after every (re)connection of the stream, the full list corrects
-  // whatever was missed meanwhile.
-  death_classifier deaths{*runtime};
-  event_feed feed{
+  // whatever was missed meanwhile. A static pool has no containers.
+  std::optional<death_classifier> deaths;
+  std::optional<event_feed> feed;
+  if (runtime) {
+    deaths.emplace(*runtime);
+    feed.emplace(
     *runtime,
-    {{labels::pool, cfg.pool.name}},
+    std::map<std::string, std::string>{{labels::pool, cfg.pool.name}},
     [sup, &deaths](const runtime_event& ev) {
-      if (auto death = deaths.classify(ev))
+      if (auto death = deaths->classify(ev))
         caf::anon_send(sup, atom::died_v, death->port, death->id, int32_t{death->exit_code},
                        death->oom);
     },
@@ -349,8 +371,9 @@ int run(config cfg, const std::string& config_path, sigset_t signals,
       for (auto& c : containers)
         seen.push_back({c.port, c.id, c.status == container_status::running});
       caf::anon_send(sup, atom::resync_v, std::move(seen));
-    }};
-  feed.start();
+    });
+    feed->start();
+  }
 
   auto bal_handle = caf::actor_cast<caf::actor>(bal);
   proxy_server proxy{cfg.proxy, [bal_handle](boost::asio::io_context& ioc, unsigned,
@@ -397,6 +420,18 @@ int run(config cfg, const std::string& config_path, sigset_t signals,
       log::warn("corral", "upgrades without an outage are off", {{"error", *problem}});
     else
       watch.emplace(std::get<takeover_listener>(std::move(listener)));
+    if (!runtime) {
+      std::string backends;
+      for (auto port : cfg.pool.backends)
+        backends += (backends.empty() ? "" : ",") + static_backend_id(port);
+      log::info("corral", "running a static pool (nothing is started or stopped)",
+                {{"proxy", cfg.proxy.listen.host + ":" + std::to_string(proxy.port())},
+                 {"admin", cfg.admin.listen.host + ":" + std::to_string(admin.port())},
+                 {"pool", cfg.pool.name},
+                 {"backends", backends},
+                 {"open_files", open_files},
+                 {"max_connections", cfg.proxy.max_connections}});
+    } else
     log::info("corral", "running",
               {{"proxy", cfg.proxy.listen.host + ":" + std::to_string(proxy.port())},
                {"admin", cfg.admin.listen.host + ":" + std::to_string(admin.port())},
@@ -412,7 +447,7 @@ int run(config cfg, const std::string& config_path, sigset_t signals,
       int sig = 0;
       sigwait(&signals, &sig);
       if (sig == SIGHUP) {
-        reload(config_path, cfg, image_id, *runtime, proxy, sup);
+        reload(config_path, cfg, image_id, runtime.get(), proxy, sup);
         continue;
       }
       if (sig == SIGUSR1) {
@@ -429,7 +464,8 @@ int run(config cfg, const std::string& config_path, sigset_t signals,
           continue;
         }
         caf::anon_send(sup, atom::freeze_v, true);
-        feed.stop();
+        if (feed)
+          feed->stop();
         lock.release();
         send_line(conn, "released");
         auto answer = read_line(conn, std::chrono::seconds(60));
@@ -448,7 +484,8 @@ int run(config cfg, const std::string& config_path, sigset_t signals,
         if (auto* held = std::get_if<pool_lock>(&again)) {
           lock = std::move(*held);
           caf::anon_send(sup, atom::freeze_v, false);
-          feed.start();
+          if (feed)
+            feed->start();
           watch->reopen();
           continue;
         }
@@ -471,7 +508,8 @@ int run(config cfg, const std::string& config_path, sigset_t signals,
   watch.reset();
   proxy.shutdown();
   admin.shutdown();
-  feed.stop();
+  if (feed)
+    feed->stop();
   // 2. the pool: every container stopped and removed, or left running.
   {
     caf::scoped_actor self{sys};
@@ -542,18 +580,24 @@ int corral_main(int argc, char** argv) {
     return fail(exit_unusable, *problem);
   auto& lock = std::get<pool_lock>(locked);
 
-  // Preflight: each problem is one line and nothing was created yet.
-  auto runtime = std::make_shared<docker_runtime>(cfg.docker.socket);
-  auto image = check_docker(*runtime, cfg.pool);
-  if (!image)
-    return fail(exit_unusable, image.error().message);
+  // Preflight: each problem is one line and nothing was created yet. A
+  // static pool needs no Docker at all.
+  std::shared_ptr<docker_runtime> runtime;
+  std::string image_id;
+  if (cfg.pool.runtime == pool_runtime::docker) {
+    runtime = std::make_shared<docker_runtime>(cfg.docker.socket);
+    auto image = check_docker(*runtime, cfg.pool);
+    if (!image)
+      return fail(exit_unusable, image.error().message);
+    image_id = *image;
+  }
   if (!mode.predecessor) {
     if (auto problem = check_listen(cfg.proxy.listen, "proxy"))
       return fail(exit_unusable, *problem);
     if (auto problem = check_listen(cfg.admin.listen, "admin"))
       return fail(exit_unusable, *problem);
   }
-  return run(std::move(cfg), opts.config_path, signals, std::move(runtime), *image, lock,
+  return run(std::move(cfg), opts.config_path, signals, std::move(runtime), image_id, lock,
              std::move(mode));
 }
 

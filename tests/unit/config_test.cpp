@@ -475,4 +475,36 @@ TEST(config, bad_confinement_is_refused_with_its_key) {
   EXPECT_EQ(parse_bad("[pool]\npids = -1\n").key, "[pool] pids");
   EXPECT_EQ(parse_bad("[pool]\nlog_max_size = 0\n").key, "[pool] log_max_size");
   EXPECT_EQ(parse_bad("[pool]\nlog_max_files = 0\n").key, "[pool] log_max_files");
+TEST(config, static_runtime_reads_the_backend_list) {
+  EXPECT_EQ(parse_ok("").pool.runtime, pool_runtime::docker);
+  EXPECT_TRUE(parse_ok("").pool.backends.empty());
+  auto cfg = parse_ok("[pool]\nruntime = \"static\"\n"
+                      "backends = [\"127.0.0.1:8000\", \"localhost:9001\", \"127.0.0.1:65535\"]\n");
+  EXPECT_EQ(cfg.pool.runtime, pool_runtime::static_backends);
+  EXPECT_EQ(cfg.pool.backends, (std::vector<uint16_t>{8000, 9001, 65535}));
+  // The pool's port range is the docker runtime's: a static pool may list
+  // ports the docker one would use, and the proxy may sit among them.
+  parse_ok("[proxy]\nlisten = \"127.0.0.1:8001\"\n[pool]\nruntime = \"static\"\n"
+           "backends = [\"127.0.0.1:8000\"]\n");
+}
+
+TEST(config, static_backends_that_cannot_be_balanced_are_refused) {
+  auto base = std::string{"[pool]\nruntime = \"static\"\n"};
+  EXPECT_EQ(parse_bad(base + "backends = []\n").message, "must name at least one backend");
+  EXPECT_EQ(parse_bad(base + "backends = \"127.0.0.1:8000\"\n").key, "[pool] backends");
+  for (auto bad : {"127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:", "10.0.0.1:8000",
+                   "127.0.0.1:80a", ":8000", "localhost"}) {
+    auto err = parse_bad(base + "backends = [\"127.0.0.1:7000\", \"" + bad + "\"]\n");
+    EXPECT_NE(err.message.find("is not a loopback backend"), std::string::npos) << bad;
+    EXPECT_EQ(err.line, 3u) << bad;
+    EXPECT_EQ(err.column, 30u) << bad;
+  }
+  auto twice = parse_bad(base + "backends = [\"127.0.0.1:8000\", \"localhost:8000\"]\n");
+  EXPECT_NE(twice.message.find("listed twice"), std::string::npos);
+  EXPECT_NE(parse_bad(base).message.find("needs [pool] backends"), std::string::npos);
+  EXPECT_NE(parse_bad("[pool]\nbackends = [\"127.0.0.1:8000\"]\n").message.find("runtime = "),
+            std::string::npos);
+  EXPECT_NE(parse_bad(base + "backends = [\"127.0.0.1:9090\"]\n").message.find("admin"),
+            std::string::npos);
+  EXPECT_EQ(parse_bad("[pool]\nruntime = \"k8s\"\n").key, "[pool] runtime");
 }
