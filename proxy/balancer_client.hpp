@@ -6,6 +6,7 @@
 
 #include <caf/fwd.hpp>
 
+#include <chrono>
 #include <memory>
 
 namespace boost::asio {
@@ -22,8 +23,12 @@ namespace corral {
 /// The cheapest correct shape of DESIGN.md, "The hot path": at most one
 /// port_ask is in flight per io thread; sessions that want a port meanwhile
 /// wait and go together in the next ask (k ports for k sessions, consecutive
-/// in the balancer's round robin). finished/failed reports ride along with
-/// the next ask, or go alone in one coalesced message when nobody waits. Asks
+/// in the balancer's round robin). Reports ride along with the next ask;
+/// failed and bad ones (which change the rotation) go at once in one
+/// coalesced message when nobody waits, finished ones wait up to
+/// `report_delay` for an ask to ride along with (under load, one message per
+/// batch instead of two; a drain learns of the last request at most that
+/// much later). Asks
 /// are one-way sends without a timeout; the answer is posted back onto
 /// `ioc`. When the balancer is dead or drops an ask, the waiting sessions get
 /// nullopt (503) rather than hanging.
@@ -33,6 +38,8 @@ namespace corral {
 /// stop io, then the actors, then destroy the io_context).
 std::unique_ptr<port_source> make_balancer_client(boost::asio::io_context& ioc,
                                                   const caf::actor& balancer,
-                                                  thread_counters& counters);
+                                                  thread_counters& counters,
+                                                  std::chrono::milliseconds report_delay =
+                                                    std::chrono::milliseconds{2});
 
 } // namespace corral

@@ -450,3 +450,41 @@ TEST_F(balancer_client_test, proxy_with_balancer_client_spreads_exactly) {
 
 } // namespace
 } // namespace corral::test
+
+// A finished request changes nothing urgent: its report waits for the next
+// ask instead of costing the balancer a message of its own.
+TEST_F(balancer_client_test, finished_reports_wait_for_the_next_ask) {
+  balancer = sys.spawn(stand_in, std::vector<uint16_t>{8001}, false, seen);
+  client = make_balancer_client(*ioc, caf::actor_cast<caf::actor>(balancer), counters,
+                                std::chrono::hours{1});
+  answers a;
+  client->async_next_port(a.make(), false);
+  ASSERT_TRUE(run_until([&] { return a.got.size() == 1; }));
+  client->finished(8001);
+  // Everything the io thread has to do now, done: no report went out.
+  ioc->poll();
+  sync_with_balancer();
+  EXPECT_EQ(seen->snapshot().size(), 1u);
+  client->async_next_port(a.make(), false);
+  ASSERT_TRUE(run_until([&] { return a.got.size() == 2; }));
+  auto messages = seen->snapshot();
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[1].finished, (std::vector<uint16_t>{8001}));
+  EXPECT_EQ(messages[1].fresh, 1u);
+}
+
+// With no ask to ride along, the report timer sends finished reports alone.
+TEST_F(balancer_client_test, finished_reports_go_alone_when_no_ask_comes) {
+  spawn({8001, 8002});
+  answers a;
+  client->async_next_port(a.make(), false);
+  client->async_next_port(a.make(), false);
+  ASSERT_TRUE(run_until([&] { return a.got.size() == 2; }));
+  client->finished(8001);
+  client->finished(8002);
+  ASSERT_TRUE(run_until([&] { return seen->finished() == 2; }));
+  auto messages = seen->snapshot();
+  ASSERT_EQ(messages.size(), 2u);
+  EXPECT_EQ(messages[1].finished, (std::vector<uint16_t>{8001, 8002}));
+  EXPECT_FALSE(messages[1].has_reply);
+}
