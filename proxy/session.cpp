@@ -460,7 +460,9 @@ void session::on_port(std::optional<uint16_t> port) {
   if (!exchange_)
     exchange_ = borrow_buffers();
   backend_buffer().clear();
-  pooled_ = thread_.pool().checkout(*port_, backend_.socket());
+  // An idempotent request on a reused connection that turns out dead is
+  // retried (fail_attempt), so only the others pay for a peek first.
+  pooled_ = thread_.pool().checkout(*port_, backend_.socket(), !is_idempotent(method_));
   if (pooled_) {
     thread_.counters().backend_reuses.add();
     return do_write_request();
@@ -615,6 +617,10 @@ void session::fail_attempt(failure_point point, beast::error_code ec) {
                 {"error", ec.message()},
                 {"attempt", attempts_}});
   release_backend(false);
+  // A reused connection that broke: the backend closed it (idle timeout, a
+  // restart), and its other idle ones are likely dead as well.
+  if (pooled_)
+    thread_.pool().drop(*port_);
   // Report first, so a failed port has left the rotation before the retry
   // asks for the next one.
   settle_port(backend_unreachable(point, pooled_) ? outcome::unreachable

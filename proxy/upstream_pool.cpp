@@ -21,7 +21,7 @@ bool upstream_pool::usable(socket_type& socket) {
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
-bool upstream_pool::checkout(uint16_t port, socket_type& out) {
+bool upstream_pool::checkout(uint16_t port, socket_type& out, bool verify) {
   auto i = idle_.find(port);
   if (i == idle_.end())
     return false;
@@ -29,7 +29,7 @@ bool upstream_pool::checkout(uint16_t port, socket_type& out) {
   while (!stack.empty()) {
     auto socket = std::move(stack.back());
     stack.pop_back();
-    if (usable(socket)) {
+    if (verify ? usable(socket) : socket.is_open()) {
       out = std::move(socket);
       return true;
     }
@@ -70,6 +70,16 @@ std::size_t upstream_pool::sweep() {
       ++i;
   }
   return closed;
+}
+
+void upstream_pool::drop(uint16_t port) {
+  auto i = idle_.find(port);
+  if (i == idle_.end())
+    return;
+  boost::system::error_code ignored;
+  for (auto& socket : i->second)
+    socket.close(ignored);
+  idle_.erase(i);
 }
 
 void upstream_pool::clear() {

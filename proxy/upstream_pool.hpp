@@ -31,12 +31,19 @@ public:
   upstream_pool(const upstream_pool&) = delete;
   upstream_pool& operator=(const upstream_pool&) = delete;
 
-  /// Moves a live idle connection to `port` into `out` and returns true, or
-  /// returns false when there is none. Each candidate is checked with one
-  /// non-blocking peek first: a connection whose backend closed it (a
-  /// container stopped or killed) or that has unexpected bytes pending is
-  /// closed instead of reused.
-  bool checkout(uint16_t port, socket_type& out);
+  /// Moves an idle connection to `port` into `out` and returns true, or
+  /// returns false when there is none. With `verify`, each candidate is
+  /// checked with one non-blocking peek first: a connection whose backend
+  /// closed it (a container stopped or killed) or that has unexpected bytes
+  /// pending is closed instead of reused. Without (idempotent requests, which
+  /// may simply be retried when a reused connection turns out dead), the
+  /// most recently used connection is taken as it is: one syscall less per
+  /// request.
+  bool checkout(uint16_t port, socket_type& out, bool verify = true);
+
+  /// Closes every idle connection to `port` (one of them turned out dead:
+  /// the others of the same backend likely are too).
+  void drop(uint16_t port);
 
   /// Keeps `socket` for reuse, or closes it when `port` already has its
   /// maximum of idle connections.

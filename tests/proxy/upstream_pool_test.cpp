@@ -79,6 +79,24 @@ TEST_F(pool_test, checkout_skips_dead_connections_and_finds_a_live_one) {
   EXPECT_EQ(out.local_endpoint(), peers[0].remote_endpoint());
 }
 
+// Unverified (idempotent requests retry instead): the latest connection is
+// handed out as it is, dead or not, and drop() forgets the port's others.
+TEST_F(pool_test, an_unverified_checkout_takes_the_latest_and_drop_forgets_the_rest) {
+  upstream_pool pool{4};
+  pool.release(port(), connect()); // peers[0]
+  pool.release(port(), connect()); // peers[1], closed below
+  auto latest = peers[1].remote_endpoint();
+  peers[1].close();
+  upstream_pool::socket_type out{ioc.get_executor()};
+  ASSERT_TRUE(pool.checkout(port(), out, false));
+  EXPECT_EQ(out.local_endpoint(), latest);
+  EXPECT_EQ(pool.idle(port()), 1u);
+  pool.drop(port());
+  EXPECT_EQ(pool.idle(port()), 0u);
+  upstream_pool::socket_type again{ioc.get_executor()};
+  EXPECT_FALSE(pool.checkout(port(), again, false));
+}
+
 TEST_F(pool_test, at_most_max_idle_connections_are_kept_per_port) {
   upstream_pool pool{2};
   for (int i = 0; i < 3; ++i)
