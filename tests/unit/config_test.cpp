@@ -497,7 +497,7 @@ TEST(config, static_backends_that_cannot_be_balanced_are_refused) {
     auto err = parse_bad(base + "backends = [\"127.0.0.1:7000\", \"" + bad + "\"]\n");
     EXPECT_NE(err.message.find("is not a loopback backend"), std::string::npos) << bad;
     EXPECT_EQ(err.line, 3u) << bad;
-    EXPECT_EQ(err.column, 30u) << bad;
+    EXPECT_EQ(err.column, 31u) << bad;
   }
   auto twice = parse_bad(base + "backends = [\"127.0.0.1:8000\", \"localhost:8000\"]\n");
   EXPECT_NE(twice.message.find("listed twice"), std::string::npos);
