@@ -372,7 +372,7 @@ def failover(proxy, backends, work, seconds=6.0):
         if os.path.exists(fo_log):
             os.remove(fo_log)
         wrk = subprocess.Popen(
-            ["wrk", "-t1", "-c8", f"-d{seconds}s", "--timeout", "5s", f"http://127.0.0.1:{PROXY_PORT}/fo"],
+            ["wrk", "-t1", "-c8", f"-d{int(seconds)}s", "--timeout", "5s", f"http://127.0.0.1:{PROXY_PORT}/fo"],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         time.sleep(1.5)
         backends.kill(victim)

@@ -16,6 +16,9 @@ namespace {
 
 /// How often idle backend connections are checked for a backend's close.
 constexpr auto sweep_interval = std::chrono::seconds(5);
+/// How often sessions waiting for a backend are looked at: one still
+/// waiting after one to two of these starts watching its client.
+constexpr auto watch_interval = std::chrono::milliseconds(50);
 
 } // namespace
 
@@ -25,7 +28,8 @@ io_thread::io_thread(const proxy_settings& settings, unsigned index)
     work_(net::make_work_guard(ioc_)),
     pool_(settings.max_idle_per_backend),
     sweep_timer_(ioc_),
-    shutdown_timer_(ioc_) {
+    shutdown_timer_(ioc_),
+    watch_timer_(ioc_) {
 }
 
 io_thread::~io_thread() {
@@ -70,6 +74,39 @@ void io_thread::remove(tracked_session& session) {
     finish_shutdown();
 }
 
+void io_thread::await_backend(std::weak_ptr<tracked_session> session) {
+  awaiting_.push_back(std::move(session));
+  if (std::exchange(watch_armed_, true))
+    return;
+  watch_timer_.expires_after(watch_interval);
+  watch_timer_.async_wait([this](boost::system::error_code ec) {
+    watch_armed_ = false;
+    if (!ec)
+      on_watch_tick();
+  });
+}
+
+void io_thread::on_watch_tick() {
+  // Those already waiting at the last tick are slow now; those that came
+  // since get one more interval. A session that got its answer meanwhile
+  // ignores the call (or is gone).
+  auto slow = std::move(overdue_);
+  overdue_ = std::move(awaiting_);
+  awaiting_.clear();
+  for (auto& weak : slow)
+    if (auto session = weak.lock())
+      session->on_backend_slow();
+  slow.clear();
+  if (!overdue_.empty() && !std::exchange(watch_armed_, true)) {
+    watch_timer_.expires_after(watch_interval);
+    watch_timer_.async_wait([this](boost::system::error_code ec) {
+      watch_armed_ = false;
+      if (!ec)
+        on_watch_tick();
+    });
+  }
+}
+
 void io_thread::run() {
   schedule_sweep();
   for (;;) {
@@ -101,6 +138,7 @@ void io_thread::on_begin_shutdown() {
   if (std::exchange(shutting_down_, true))
     return;
   sweep_timer_.cancel();
+  watch_timer_.cancel();
   // The ioc may now run out of work: it ends when the last session is gone.
   work_.reset();
   // Advance before the call: a session may leave the list right away.

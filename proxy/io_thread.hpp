@@ -13,6 +13,7 @@
 #include <boost/intrusive/list.hpp>
 
 #include <memory>
+#include <vector>
 #include <optional>
 #include <thread>
 
@@ -30,6 +31,9 @@ public:
 
   /// The shutdown timeout passed: close both connections now.
   virtual void force_close() = 0;
+  /// A watch tick found the session still waiting for its backend's answer
+  /// (see io_thread::await_backend).
+  virtual void on_backend_slow() = 0;
 
 protected:
   ~tracked_session() = default;
@@ -116,6 +120,13 @@ public:
     return shutting_down_;
   }
 
+  /// The session's request went to a backend: if the answer has not come
+  /// by the next watch tick or the one after (every watch_interval), the
+  /// session hears on_backend_slow() and starts watching its client for a
+  /// hang-up. Fast answers (nearly all) never pay for that watch's epoll
+  /// registration.
+  void await_backend(std::weak_ptr<tracked_session> session);
+
   /// Tracks a new session.
   void add(tracked_session& session);
 
@@ -131,6 +142,7 @@ private:
   void on_shutdown_timeout();
   void finish_shutdown();
   void schedule_sweep();
+  void on_watch_tick();
 
   // Declared before ioc_ so they outlive it: a handler the io_context
   // destroys may still hold a session, whose destructor reaches these.
@@ -154,6 +166,12 @@ private:
   upstream_pool pool_;
   boost::asio::steady_timer sweep_timer_;
   boost::asio::steady_timer shutdown_timer_;
+  /// Sessions whose backend has not answered yet: waited for since the last
+  /// tick (`awaiting_`) and since the one before (`overdue_`).
+  std::vector<std::weak_ptr<tracked_session>> awaiting_;
+  std::vector<std::weak_ptr<tracked_session>> overdue_;
+  boost::asio::steady_timer watch_timer_;
+  bool watch_armed_ = false;
   std::thread thread_;
 };
 

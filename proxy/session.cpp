@@ -139,6 +139,7 @@ public:
   void on_port(std::optional<uint16_t> port) override;
   void on_server_shutdown() override;
   void force_close() override;
+  void on_backend_slow() override;
 
 private:
   /// What the session is doing, for the shutdown decision.
@@ -252,6 +253,8 @@ private:
   bool closed_ = false;
   /// A wait for the client's end is out while the backend works.
   bool watching_client_ = false;
+  /// The request is at the backend and its answer's head has not come.
+  bool awaiting_backend_ = false;
 };
 
 // -- the client's request ------------------------------------------------------
@@ -518,8 +521,16 @@ void session::on_write_request(beast::error_code ec, std::size_t) {
     return fail_attempt(failure_point::timeout, ec);
   if (ec)
     return fail_attempt(failure_point::connection_broke_before_response, ec);
-  watch_client();
+  // Most answers come within a tick: only a slow one makes the session
+  // watch its client (io_thread::await_backend).
+  awaiting_backend_ = true;
+  thread_.await_backend(weak_from_this());
   do_read_response_header();
+}
+
+void session::on_backend_slow() {
+  if (!closed_ && awaiting_backend_)
+    watch_client();
 }
 
 void session::watch_client() {
@@ -572,6 +583,7 @@ void session::do_read_response_header() {
 }
 
 void session::on_read_response_header(beast::error_code ec, std::size_t) {
+  awaiting_backend_ = false;
   if (closed_)
     return;
   if (ec == beast::error::timeout)

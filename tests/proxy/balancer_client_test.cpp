@@ -448,9 +448,6 @@ TEST_F(balancer_client_test, proxy_with_balancer_client_spreads_exactly) {
   EXPECT_EQ(seen->fresh(), 60u);
 }
 
-} // namespace
-} // namespace corral::test
-
 // A finished request changes nothing urgent: its report waits for the next
 // ask instead of costing the balancer a message of its own.
 TEST_F(balancer_client_test, finished_reports_wait_for_the_next_ask) {
@@ -488,3 +485,6 @@ TEST_F(balancer_client_test, finished_reports_go_alone_when_no_ask_comes) {
   EXPECT_EQ(messages[1].finished, (std::vector<uint16_t>{8001, 8002}));
   EXPECT_FALSE(messages[1].has_reply);
 }
+
+} // namespace
+} // namespace corral::test

@@ -525,8 +525,9 @@ TEST_F(proxy_test, post_on_a_pooled_connection_to_a_killed_backend) {
 }
 
 TEST_F(proxy_test, killed_backend_with_pooled_connections_is_not_reused) {
-  // A replacement container takes over the same port: the next request must
-  // go over a fresh connection, not the pooled one to the dead container.
+  // A replacement container takes over the same port: a request that may not
+  // be retried (POST) must go over a fresh connection, not the pooled one to
+  // the dead container, which a peek at checkout finds dead.
   auto old = std::make_unique<test_backend>();
   auto backend_port = old->port();
   balancer.set_ports({backend_port});
@@ -537,13 +538,37 @@ TEST_F(proxy_test, killed_backend_with_pooled_connections_is_not_reused) {
   old->kill();
   old.reset();
   test_backend replacement{backend_port};
-  auto res = client.send(get());
+  auto res = client.send(post("payload"));
   ASSERT_TRUE(res.ok) << res.error;
   EXPECT_EQ(res.status, 200u);
   EXPECT_EQ(replacement.requests(), 1u);
   // Not even one failed attempt: the dead connection was never written to.
   EXPECT_EQ(balancer.failed(backend_port), 0u);
   EXPECT_EQ(server->stats().retries, 0u);
+}
+
+TEST_F(proxy_test, a_get_on_a_dead_pooled_connection_is_retried_without_blame) {
+  // Idempotent requests skip the peek: a dead reused connection costs one
+  // retry on a fresh connection, never an error and never the port's blame.
+  auto old = std::make_unique<test_backend>();
+  auto backend_port = old->port();
+  balancer.set_ports({backend_port});
+  start();
+  test_client client{port()};
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(client.send(get()).status, 200u);
+  old->kill();
+  old.reset();
+  test_backend replacement{backend_port};
+  for (int i = 0; i < 3; ++i) {
+    auto res = client.send(get());
+    ASSERT_TRUE(res.ok) << res.error;
+    EXPECT_EQ(res.status, 200u);
+  }
+  EXPECT_EQ(replacement.requests(), 3u);
+  EXPECT_EQ(balancer.failed(backend_port), 0u);
+  // The port's other idle connections went with the first dead one.
+  EXPECT_LE(server->stats().retries, 1u);
 }
 
 TEST_F(proxy_test, reset_after_request_retries_a_get) {

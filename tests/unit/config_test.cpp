@@ -475,6 +475,8 @@ TEST(config, bad_confinement_is_refused_with_its_key) {
   EXPECT_EQ(parse_bad("[pool]\npids = -1\n").key, "[pool] pids");
   EXPECT_EQ(parse_bad("[pool]\nlog_max_size = 0\n").key, "[pool] log_max_size");
   EXPECT_EQ(parse_bad("[pool]\nlog_max_files = 0\n").key, "[pool] log_max_files");
+}
+
 TEST(config, static_runtime_reads_the_backend_list) {
   EXPECT_EQ(parse_ok("").pool.runtime, pool_runtime::docker);
   EXPECT_TRUE(parse_ok("").pool.backends.empty());
