@@ -390,4 +390,23 @@ uint16_t port_label(const std::map<std::string, std::string>& labels) {
   return static_cast<uint16_t>(port);
 }
 
+result<void> take_event_lines(std::string& buffer,
+                              const std::function<void(const result<runtime_event>&)>& on_line) {
+  size_t begin = 0;
+  for (auto end = buffer.find('\n'); end != std::string::npos; end = buffer.find('\n', begin)) {
+    std::string_view line{buffer.data() + begin, end - begin};
+    begin = end + 1;
+    if (line.find_first_not_of(" \r\t") == std::string_view::npos)
+      continue;
+    on_line(parse_event(line));
+  }
+  buffer.erase(0, begin);
+  if (buffer.size() > max_event_line)
+    return runtime_error{runtime_errc::protocol_error,
+                         "the Docker daemon sent an event line longer than "
+                           + std::to_string(max_event_line) + " bytes",
+                         0};
+  return {};
+}
+
 } // namespace corral::docker

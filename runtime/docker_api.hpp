@@ -7,6 +7,7 @@
 #include "runtime/result.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -65,6 +66,18 @@ result<std::vector<container_info>> parse_list(std::string_view body);
 /// labels into `Actor.Attributes` next to its own keys (`image`, `name`,
 /// `exitCode`, `signal`); those engine keys are not reported as labels.
 result<runtime_event> parse_event(std::string_view line);
+
+/// An event line is a few hundred bytes; a rest this long without a newline
+/// is not the events protocol.
+constexpr size_t max_event_line = 1 << 20;
+
+/// Takes every complete line out of `buffer` (the `GET /events` stream as
+/// it arrived so far), parses each one that is not blank with parse_event
+/// and hands the result to `on_line`, in order; the incomplete rest stays in
+/// `buffer` for the next chunk. Fails when that rest is longer than
+/// max_event_line.
+result<void> take_event_lines(std::string& buffer,
+                              const std::function<void(const result<runtime_event>&)>& on_line);
 
 /// Maps an event `Action` ("die", "start", ...) to its kind.
 runtime_event::kind parse_event_kind(std::string_view action);

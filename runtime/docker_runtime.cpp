@@ -25,10 +25,6 @@ constexpr std::string_view base_url = "http://docker/v1.41";
 // How often watch_events looks at its stop flag while the stream is idle.
 constexpr auto event_poll_interval = 50ms;
 
-// An event line is a few hundred bytes; anything this long without a newline
-// is not the events protocol.
-constexpr size_t max_event_line = 1 << 20;
-
 // The stream's lines are the events feed's input: its lines carry its name.
 constexpr std::string_view log_component = "events";
 
@@ -229,30 +225,16 @@ size_t on_stream_header(char* data, size_t size, size_t count, void* user) {
 result<void>
 dispatch_lines(event_stream& stream,
                const std::function<void(const runtime_event&)>& on_event) {
-  size_t begin = 0;
-  for (auto end = stream.buffer.find('\n'); end != std::string::npos;
-       end = stream.buffer.find('\n', begin)) {
-    std::string_view line{stream.buffer.data() + begin, end - begin};
-    begin = end + 1;
-    if (line.find_first_not_of(" \r\t") == std::string_view::npos)
-      continue;
-    auto event = docker::parse_event(line);
+  return docker::take_event_lines(stream.buffer, [&](const result<runtime_event>& event) {
     if (!event) {
       // One odd line must not cost the whole stream: the next resync heals
       // whatever this event would have told.
       log::warn(log_component, "skipping an event", {{"error", event.error().message}});
-      continue;
+      return;
     }
     if (on_event)
       on_event(*event);
-  }
-  stream.buffer.erase(0, begin);
-  if (stream.buffer.size() > max_event_line)
-    return runtime_error{runtime_errc::protocol_error,
-                         "the Docker daemon sent an event line longer than "
-                           + std::to_string(max_event_line) + " bytes",
-                         0};
-  return {};
+  });
 }
 
 } // namespace

@@ -300,3 +300,29 @@ TEST(docker_api_test, port_label_outside_the_port_range_is_zero) {
   EXPECT_EQ(docker::port_label({{"corral.port", "80x"}}), 0);
   EXPECT_EQ(docker::port_label({}), 0);
 }
+
+TEST(docker_api_test, event_lines_are_taken_whole_and_the_rest_is_kept) {
+  std::string buffer
+    = "{\"Action\":\"start\",\"Actor\":{\"ID\":\"a\"},\"timeNano\":1}\n"
+      " \r\n"
+      "not json\n"
+      "{\"Action\":\"die\",\"Actor\":{\"ID\":\"b\",\"Attributes\":{\"exitCode\":\"3\"}},\"timeNano\":2}\n"
+      "{\"Action\":\"sto";
+  std::vector<std::string> seen;
+  auto ok = docker::take_event_lines(buffer, [&](const result<runtime_event>& event) {
+    seen.push_back(event ? event->id : "error");
+  });
+  ASSERT_TRUE(ok);
+  // The blank line is skipped, the odd one reported, the partial one kept.
+  EXPECT_EQ(seen, (std::vector<std::string>{"a", "error", "b"}));
+  EXPECT_EQ(buffer, "{\"Action\":\"sto");
+}
+
+TEST(docker_api_test, an_endless_event_line_is_a_protocol_error) {
+  std::string buffer(docker::max_event_line + 1, 'x');
+  size_t lines = 0;
+  auto ok = docker::take_event_lines(buffer, [&](const result<runtime_event>&) { ++lines; });
+  ASSERT_FALSE(ok);
+  EXPECT_EQ(ok.error().code, runtime_errc::protocol_error);
+  EXPECT_EQ(lines, 0u);
+}
