@@ -161,6 +161,22 @@ TEST_F(acts_api, malformed_percent_encoding_in_a_name_is_400) {
   EXPECT_EQ(call("DELETE", "/api/v1/categories/a%2").status, 400u);
 }
 
+// Found by fuzz/acts_fuzzer: the name was echoed into the error as it was, so
+// the answer was not valid JSON (JSON text is UTF-8).
+TEST_F(acts_api, a_name_in_the_path_that_is_not_utf8_is_400_with_a_json_answer) {
+  for (auto target : {"/api/v1/users/alice%C9", "/api/v1/categories/%FF", "/api/v1/categories/%C0%AF/acts"}) {
+    auto r = call(target == std::string_view{"/api/v1/categories/%C0%AF/acts"} ? "GET" : "DELETE", target);
+    EXPECT_EQ(r.status, 400u) << target;
+    json::error_code ec;
+    auto body = json::parse(r.body, ec);
+    ASSERT_FALSE(ec) << target << ": " << r.body;
+    EXPECT_EQ(body.at("error").as_string(), "a name in the path must be UTF-8 text") << target;
+  }
+  // Percent-encoded UTF-8 is a name like any other.
+  EXPECT_EQ(call("DELETE", "/api/v1/users/k%C3%A4tzchen").status, 400u);
+  EXPECT_NE(call("DELETE", "/api/v1/users/k%C3%A4tzchen").body.find("no user"), std::string::npos);
+}
+
 // -- users -------------------------------------------------------------------------
 
 TEST_F(acts_api, users_list_is_204_when_empty) {

@@ -122,3 +122,21 @@ TEST(acts_validate, non_negative_numbers_are_plain_digits_within_int64) {
 }
 
 } // namespace
+
+TEST(acts_validate, utf8_is_well_formed_only) {
+  EXPECT_TRUE(is_utf8(""));
+  EXPECT_TRUE(is_utf8("cats"));
+  EXPECT_TRUE(is_utf8("k\xc3\xa4tzchen"));             // ä
+  EXPECT_TRUE(is_utf8("\xe2\x82\xac"));                // €
+  EXPECT_TRUE(is_utf8("\xf0\x9f\x90\x88"));            // 🐈
+  EXPECT_TRUE(is_utf8("\xf4\x8f\xbf\xbf"));            // U+10FFFF
+  EXPECT_FALSE(is_utf8("alice\xc9"));                  // a lead byte cut off
+  EXPECT_FALSE(is_utf8("\x80"));                       // a lone continuation byte
+  EXPECT_FALSE(is_utf8("\xc0\xaf"));                   // overlong '/'
+  EXPECT_FALSE(is_utf8("\xe0\x80\xaf"));               // overlong '/'
+  EXPECT_FALSE(is_utf8("\xed\xa0\x80"));               // a surrogate
+  EXPECT_FALSE(is_utf8("\xf4\x90\x80\x80"));           // past U+10FFFF
+  EXPECT_FALSE(is_utf8("\xe2\x82"));                   // cut off
+  EXPECT_FALSE(is_utf8("\xe2\x28\xa1"));               // a bad continuation
+  EXPECT_FALSE(is_utf8("\xff"));
+}

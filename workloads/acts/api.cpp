@@ -289,6 +289,11 @@ api_response api::dispatch(const api_request& request) {
         auto decoded = percent_decode(segments[i]);
         if (!decoded)
           return error(400, "malformed percent-encoding in the path");
+        // Every stored name came in a JSON body, so it is UTF-8; a name in
+        // the path that is not could match nothing, and echoed into the
+        // error it would make the answer invalid JSON.
+        if (!is_utf8(*decoded))
+          return error(400, "a name in the path must be UTF-8 text");
         params.push_back(std::move(*decoded));
       } else {
         matches = pattern[i] == segments[i];

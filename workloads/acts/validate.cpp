@@ -150,6 +150,46 @@ bool is_valid_name(std::string_view text) {
   return true;
 }
 
+bool is_utf8(std::string_view text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t length = 0;
+    unsigned char low = 0x80, high = 0xbf; // the range of the second byte
+    if (c >= 0xc2 && c <= 0xdf) {
+      length = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      length = 3;
+      if (c == 0xe0)
+        low = 0xa0; // overlong
+      else if (c == 0xed)
+        high = 0x9f; // surrogates
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      length = 4;
+      if (c == 0xf0)
+        low = 0x90; // overlong
+      else if (c == 0xf4)
+        high = 0x8f; // past U+10FFFF
+    } else {
+      return false; // a continuation byte, an overlong lead, or 0xf5..0xff
+    }
+    if (text.size() - i < length)
+      return false;
+    auto second = static_cast<unsigned char>(text[i + 1]);
+    if (second < low || second > high)
+      return false;
+    for (std::size_t k = 2; k < length; ++k)
+      if ((static_cast<unsigned char>(text[i + k]) & 0xc0) != 0x80)
+        return false;
+    i += length;
+  }
+  return true;
+}
+
 std::optional<std::int64_t> parse_non_negative(std::string_view text) {
   if (text.empty())
     return std::nullopt;

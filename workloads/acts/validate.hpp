@@ -32,6 +32,11 @@ bool is_sha1_hex(std::string_view text);
 /// no control characters.
 bool is_valid_name(std::string_view text);
 
+/// Tells whether `text` is well-formed UTF-8 (RFC 3629: no overlong forms,
+/// no surrogates, nothing past U+10FFFF). JSON text must be UTF-8, so only
+/// such bytes may be echoed into an answer.
+bool is_utf8(std::string_view text);
+
 /// Parses a non-negative decimal integer that fits an int64: digits only, no
 /// sign and no spaces ("42" and "042" are 42; "", "-1", "4x" are nothing).
 std::optional<std::int64_t> parse_non_negative(std::string_view text);
