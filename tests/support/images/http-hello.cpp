@@ -3,11 +3,16 @@
 // signals without a handler are dropped and `docker stop` would wait).
 // With EXIT_ON_PORTS="8001,8003" it exits 3 at once when $PORT is listed:
 // one image whose slots crash-loop on some ports and serve on the others.
+// A request for /slow is answered after SLOW_MS milliseconds (default 2000),
+// by a child process, so that the probes and other requests are answered
+// meanwhile: a request that is surely in flight. With IGNORE_SIGTERM=1 it
+// ignores SIGTERM, so `docker stop` waits the whole stop timeout.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,8 +30,9 @@ void on_signal(int signal) {
 }
 
 // Reads until the end of the request head (or 8 KiB, or 1 s of silence), so
-// the answer never races the client's write. The request itself is ignored.
-void read_request_head(int fd) {
+// the answer never races the client's write; returns whether it asked for
+// /slow. The rest of the request is ignored.
+bool read_request_head(int fd) {
   timeval patience{1, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof(patience));
   char head[8192];
@@ -34,11 +40,20 @@ void read_request_head(int fd) {
   while (used < sizeof(head) - 1) {
     auto n = ::read(fd, head + used, sizeof(head) - 1 - used);
     if (n <= 0)
-      return;
+      break;
     used += static_cast<size_t>(n);
     head[used] = '\0';
     if (std::strstr(head, "\r\n\r\n") != nullptr)
-      return;
+      break;
+  }
+  head[used] = '\0';
+  return std::strncmp(head, "GET /slow", 9) == 0;
+}
+
+/// Waits `ms` milliseconds, whatever signal arrives meanwhile.
+void pause_for(long ms) {
+  timespec left{ms / 1000, (ms % 1000) * 1000000};
+  while (::nanosleep(&left, &left) != 0 && errno == EINTR) {
   }
 }
 
@@ -86,6 +101,19 @@ int main() {
   action.sa_handler = on_signal;
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
+  const char* ignore = std::getenv("IGNORE_SIGTERM");
+  if (ignore != nullptr && std::strcmp(ignore, "1") == 0) {
+    struct sigaction ignored {};
+    ignored.sa_handler = SIG_IGN;
+    sigaction(SIGTERM, &ignored, nullptr);
+    std::fprintf(stderr, "http-hello: ignoring SIGTERM\n");
+  }
+  // Children that answered a slow request are reaped by the kernel.
+  struct sigaction no_zombies {};
+  no_zombies.sa_handler = SIG_IGN;
+  sigaction(SIGCHLD, &no_zombies, nullptr);
+  const char* slow_text = std::getenv("SLOW_MS");
+  long slow_ms = slow_text != nullptr ? std::atol(slow_text) : 2000;
   sigset_t while_waiting;
   sigemptyset(&while_waiting);
 
@@ -111,8 +139,17 @@ int main() {
     int client = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
     if (client < 0)
       continue;
-    read_request_head(client);
-    answer(client);
+    if (!read_request_head(client)) {
+      answer(client);
+    } else if (auto child = ::fork(); child == 0) {
+      ::close(listener);
+      pause_for(slow_ms);
+      answer(client);
+      ::_exit(0);
+    } else if (child < 0) { // no child: slow all the same
+      pause_for(slow_ms);
+      answer(client);
+    }
     ::close(client);
   }
   std::fprintf(stderr, "http-hello: signal %d received, exiting 0\n",
