@@ -47,7 +47,10 @@ docker_answers() {
 
 # ensure_dockerd: starts dockerd in the background when nothing answers on the
 # socket. --bridge=none: no private-range network exists on this machine, and
-# every corral container uses host networking anyway.
+# every corral container uses host networking anyway. Its output goes to
+# /var/log/corral-dockerd.log, which is how tests/integration/
+# daemon_restart_test.cpp knows a daemon it may stop and restart (one these
+# scripts started) from the host's own.
 ensure_dockerd() {
   docker_answers && return 0
   command -v dockerd >/dev/null || die "dockerd is not installed (package docker.io)"

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -66,10 +67,15 @@ public:
   /// Starts `argv[0]` with `argv` and the extra environment `env` ("NAME=value").
   child_process(const std::vector<std::string>& argv, const std::vector<std::string>& env, std::string log_path)
     : log_path_{std::move(log_path)} {
+    auto parent = ::getpid();
     pid_ = ::fork();
     if (pid_ < 0)
       throw std::runtime_error("fork failed");
     if (pid_ == 0) {
+      // Dies with the test (a crash, a timeout), not holding its port on.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent)
+        ::_exit(127);
       int log = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       ::dup2(log, STDOUT_FILENO);
       ::dup2(log, STDERR_FILENO);

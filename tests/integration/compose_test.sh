@@ -4,7 +4,8 @@
 # pool name and ports, and cleans up on any exit.
 set -euo pipefail
 root="$1"
-pool="compose-$$"
+# Named like tests/support's unique_name(): swept should this script die.
+pool="ctest-compose-$$-0"
 proxy=20500
 admin=20501
 config="$(mktemp /tmp/corral-compose-XXXXXX.toml)"

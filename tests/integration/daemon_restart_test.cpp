@@ -2,7 +2,10 @@
 // reconnects, the pool's lost containers are noticed and replaced, and
 // corral keeps running. Restarting the daemon disturbs every other Docker
 // test, so this suite runs alone (label docker, one lock) and restarts
-// dockerd exactly as it found it.
+// dockerd exactly as it found it. It stops and restarts only a dockerd the
+// test scripts started themselves (scripts/lib/common.sh, ensure_dockerd):
+// never the host's, which systemd may run (`-H fd://`, restarted behind the
+// test's back) and whose other containers it would take down.
 #include "tests/support/docker_env.hpp"
 #include "tests/support/harness.hpp"
 
@@ -11,6 +14,7 @@
 #include <csignal>
 #include <dirent.h>
 #include <fcntl.h>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <sys/wait.h>
@@ -19,6 +23,19 @@
 using namespace corral::test;
 
 namespace {
+
+/// Where ensure_dockerd (scripts/lib/common.sh), and this test when it
+/// relaunches the daemon, send dockerd's output.
+constexpr const char* test_dockerd_log = "/var/log/corral-dockerd.log";
+
+/// True when dockerd `pid` writes to the test scripts' log: a daemon they
+/// started themselves. systemd's writes to the journal, a hand-started one
+/// to a terminal or a file of its own.
+bool started_by_test_scripts(pid_t pid) {
+  std::error_code ec;
+  auto out = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/fd/1", ec);
+  return !ec && out == test_dockerd_log;
+}
 
 /// The pid of the running dockerd, or -1.
 pid_t dockerd_pid() {
@@ -59,7 +76,7 @@ void spawn_detached(const std::vector<std::string>& args) {
     ::setsid();
     if (::fork() != 0)
       std::_Exit(0);
-    int log = ::open("/var/log/corral-dockerd.log", O_WRONLY | O_APPEND | O_CREAT, 0644);
+    int log = ::open(test_dockerd_log, O_WRONLY | O_APPEND | O_CREAT, 0644);
     int null = ::open("/dev/null", O_RDONLY);
     ::dup2(null, STDIN_FILENO);
     ::dup2(log, STDOUT_FILENO);
@@ -88,6 +105,15 @@ TEST(daemon_restart, corral_reconnects_and_the_pool_recovers) {
     if (docker_required())
       FAIL() << "no dockerd process to restart on this machine";
     GTEST_SKIP() << "dockerd is not a process here";
+  }
+  if (!started_by_test_scripts(daemon)) {
+    // In CI scripts/test starts dockerd itself, so this test must run there.
+    if (docker_required())
+      FAIL() << "dockerd (pid " << daemon << ") was not started by the test scripts (its "
+             << "output does not go to " << test_dockerd_log << "): this test stops and "
+             << "restarts dockerd, and does so only to one scripts/test started";
+    GTEST_SKIP() << "dockerd (pid " << daemon << ") is the host's, not one the test scripts "
+                 << "started: not stopping it";
   }
   auto args = command_line(daemon);
   ASSERT_FALSE(args.empty());

@@ -45,7 +45,7 @@ bool docker_required() {
 
 std::string unique_name(const std::string& prefix) {
   static std::atomic<int> counter{0};
-  return prefix + "-" + std::to_string(::getpid()) + "-"
+  return "ctest-" + prefix + "-" + std::to_string(::getpid()) + "-"
          + std::to_string(counter++);
 }
 

@@ -16,7 +16,10 @@ bool docker_available();
 /// True when CORRAL_REQUIRE_DOCKER is set: then a missing daemon is a failure.
 bool docker_required();
 
-/// A name no other test run uses: `<prefix>-<pid>-<counter>`, lowercase.
+/// A name no other test run uses: `ctest-<prefix>-<pid>-<counter>`,
+/// lowercase. Every test pool and volume is named so: the `ctest-` and the
+/// pid let tests/support/sweep_test_pools.sh remove what a test that died
+/// left behind, and nothing else.
 std::string unique_name(const std::string& prefix);
 
 } // namespace corral::test

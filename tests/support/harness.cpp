@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 #include <sys/resource.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <utility>
@@ -211,8 +212,16 @@ bool corral_process::start(std::chrono::milliseconds deadline, std::vector<std::
   for (auto& a : argv_text)
     argv.push_back(a.data());
   argv.push_back(nullptr);
+  auto parent = ::getpid();
   pid_ = ::fork();
   if (pid_ == 0) {
+    // A test that crashes or times out must not leave corral, and its pool's
+    // containers on fixed ports, behind: when the test dies, corral gets
+    // SIGTERM and removes its pool as on any stop. (The signal follows the
+    // forking thread: tests start corral from their main thread.)
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent)
+      std::_Exit(127); // the test died before the line above
     int fd = ::open(log_path_.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0644);
     ::dup2(fd, STDOUT_FILENO);
     ::dup2(fd, STDERR_FILENO);

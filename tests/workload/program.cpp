@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <sstream>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,8 +27,14 @@ program::program(std::vector<std::string> argv) : argv_(std::move(argv)) {
   for (auto& arg : argv_)
     args.push_back(arg.data());
   args.push_back(nullptr);
+  auto parent = ::getpid();
   pid_ = ::fork();
   if (pid_ == 0) {
+    // Dies with the test (a crash, a timeout): SIGTERM, so a corral among
+    // these programs removes its pool as on any stop.
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (::getppid() != parent)
+      std::_Exit(127);
     ::dup2(fd, STDOUT_FILENO);
     ::dup2(fd, STDERR_FILENO);
     ::close(fd);
