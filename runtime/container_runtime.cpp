@@ -88,6 +88,8 @@ const char* to_string(runtime_errc code) {
       return "timeout";
     case runtime_errc::cancelled:
       return "cancelled";
+    case runtime_errc::local_resources:
+      return "local_resources";
   }
   return "unknown";
 }

@@ -4,6 +4,7 @@
 
 #include "log/log.hpp"
 #include "runtime/docker_api.hpp"
+#include "runtime/local_failure.hpp"
 
 #include <curl/curl.h>
 
@@ -92,13 +93,26 @@ runtime_error no_handle() {
 // denied"), and libcurl's own detail would name a meaningless "port 80".
 runtime_error transport_error(CURL* handle, CURLcode rc,
                               const std::string& socket_path) {
-  std::string reason = curl_easy_strerror(rc);
   long os_errno = 0;
   curl_easy_getinfo(handle, CURLINFO_OS_ERRNO, &os_errno);
+  return transport_failure(curl_easy_strerror(rc), static_cast<int>(os_errno),
+                           rc == CURLE_OPERATION_TIMEDOUT, socket_path);
+}
+
+} // namespace
+
+runtime_error transport_failure(std::string reason, int os_errno, bool timed_out,
+                                const std::string& socket_path) {
   if (os_errno != 0)
-    reason += " (" + std::error_code(static_cast<int>(os_errno),
-                                     std::generic_category()).message() + ")";
-  if (rc == CURLE_OPERATION_TIMEDOUT)
+    reason += " (" + std::error_code(os_errno, std::generic_category()).message() + ")";
+  // corral could not even open the socket: its own trouble, said as such,
+  // never held against the daemon.
+  if (is_local_errno(os_errno))
+    return {runtime_errc::local_resources,
+            "corral could not call the Docker daemon at " + socket_path
+              + ": it is out of resources itself: " + reason,
+            0};
+  if (timed_out)
     return {runtime_errc::timeout,
             "the Docker daemon at " + socket_path
               + " did not answer in time: " + reason,
@@ -111,6 +125,8 @@ runtime_error transport_error(CURL* handle, CURLcode rc,
             + hint,
           0};
 }
+
+namespace {
 
 // An answer the engine gave but corral did not want, with the engine's text.
 runtime_error refused(const reply& answer, runtime_errc code,

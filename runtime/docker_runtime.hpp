@@ -19,6 +19,14 @@ struct docker_timeouts {
   std::chrono::milliseconds stop_margin{10000};
 };
 
+/// What a call that got no answer from the daemon means: `reason` is
+/// libcurl's text, `os_errno` the system error behind it (0 if none). A
+/// local errno (EMFILE, ENFILE, ENOBUFS, ENOMEM, EADDRNOTAVAIL) is corral's
+/// own trouble (local_resources), never the daemon's; otherwise a timeout
+/// or an unreachable daemon, with a hint.
+runtime_error transport_failure(std::string reason, int os_errno, bool timed_out,
+                                const std::string& socket_path);
+
 /// A container_runtime that speaks the Docker Engine API over a unix socket
 /// with libcurl. Every call uses its own easy handle, so one instance serves
 /// several threads at once without a lock. URLs are pinned to /v1.41, the

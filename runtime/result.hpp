@@ -27,6 +27,9 @@ enum class runtime_errc : uint8_t {
   timeout,
   /// The operation was cancelled by corral itself (shutdown).
   cancelled,
+  /// corral itself could not make the call (out of file descriptors,
+  /// memory or local ports): neither the daemon nor a container is to blame.
+  local_resources,
 };
 
 /// Renders an error kind as a short, stable identifier ("image_missing").
