@@ -120,6 +120,53 @@ build_progress() {
   '
 }
 
+# -- sanitizer builds (scripts/test --sanitize) -------------------------------------
+
+# run_sanitized KIND... -- [CTEST ARGS]: for each KIND (address: ASan + UBSan
+# over the suites that need no Docker and no CAF, and with CORRAL_SANITIZE_CAF=ON
+# those that link CAF too; thread: TSan over the proxy's suite,
+# whose io threads and balancer client really run concurrently), configures
+# <repo>/build-asan or build-tsan (or $CORRAL_ASAN_BUILD, $CORRAL_TSAN_BUILD)
+# once with CORRAL_SANITIZE=KIND, builds only the test executables that run,
+# and runs them. Exits with the result.
+run_sanitized() {
+  local kinds=() ctest_args=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do kinds+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  ctest_args=("$@")
+  ensure_packages "${CORRAL_PACKAGES[@]}"
+  local werror="${CORRAL_WERROR:-OFF}" kind dir target select failed=()
+  for kind in "${kinds[@]}"; do
+    case "$kind" in
+      address) dir="${CORRAL_ASAN_BUILD:-$CORRAL_ROOT/build-asan}"; target=sanitize_tests; select=(-LE docker) ;;
+      thread) dir="${CORRAL_TSAN_BUILD:-$CORRAL_ROOT/build-tsan}"; target=proxy_tests; select=(-L proxy) ;;
+    esac
+    if [ ! -f "$dir/CMakeCache.txt" ] || ! grep -qx "CORRAL_WERROR:BOOL=$werror" "$dir/CMakeCache.txt" \
+        || ! grep -qx "CORRAL_SANITIZE_CAF:BOOL=${CORRAL_SANITIZE_CAF:-OFF}" "$dir/CMakeCache.txt"; then
+      say "configuring the $kind sanitizer build in $dir"
+      cmake -S "$CORRAL_ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DCORRAL_WERROR="$werror" -DCORRAL_SANITIZE="$kind" \
+        -DCORRAL_SANITIZE_CAF="${CORRAL_SANITIZE_CAF:-OFF}" >/dev/null
+    fi
+    say "building the tests under the $kind sanitizer ($target)"
+    if ! NINJA_STATUS="[%f/%t] " cmake --build "$dir" -j "$(nproc)" --target "$target" -- -k 0 \
+        | build_progress; then
+      die "the $kind sanitizer build failed"
+    fi
+    say "running the tests under the $kind sanitizer"
+    if ! (cd "$dir" \
+          && ASAN_OPTIONS="detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1" \
+             UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+             TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$CORRAL_ROOT/tests/tsan.supp" \
+             ctest --output-on-failure --timeout 600 "${select[@]}" "${ctest_args[@]}"); then
+      failed+=("$kind")
+    fi
+  done
+  [ ${#failed[@]} -eq 0 ] || die "tests failed under the sanitizer(s): ${failed[*]}"
+  say "the tests pass under the sanitizer(s): ${kinds[*]}"
+  exit 0
+}
+
 # -- browser test (tests/browser) -------------------------------------------------
 
 # ensure_browser_deps: what tests/browser needs to drive the Acts page in
