@@ -130,6 +130,27 @@ TEST_F(health_checker_test, ready_container_fails_on_its_first_failed_probe_by_d
   EXPECT_EQ(probes->pending(8000), 0u);
 }
 
+// corral's own trouble (it could not open a socket for the probe) says
+// nothing about the container: counted as local_error, never a failure.
+TEST_F(health_checker_test, probes_corral_could_not_make_never_fail_a_container) {
+  spawn_checker();
+  make_ready(8000, "c1");
+  for (int i = 0; i < 5; ++i) {
+    advance(1s);
+    ASSERT_TRUE(probes->answer_as(8000, probe_outcome::local_error, "out of descriptors"));
+    run();
+  }
+  EXPECT_TRUE(rec->events.empty()) << rec->events.front();
+  auto status = ask<health_status>(hc, caf::get_atom_v, atom::status_v);
+  ASSERT_EQ(status.ports.size(), 1u);
+  EXPECT_EQ(status.ports[0].by_outcome.at(static_cast<size_t>(probe_outcome::local_error)), 5u);
+  EXPECT_EQ(status.became_unhealthy, 0u);
+  // Still probed at the fault interval, and a real failure still counts.
+  advance(1s);
+  answer(8000, false);
+  EXPECT_EQ(rec->events, (std::vector<std::string>{"unhealthy 8000 c1", "reason status 500"}));
+}
+
 TEST_F(health_checker_test, unhealthy_after_counts_consecutive_failures) {
   spawn_checker(1, 3);
   make_ready(8000, "c1");
