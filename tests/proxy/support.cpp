@@ -14,6 +14,8 @@
 #include <mutex>
 #include <thread>
 
+#include <sys/socket.h>
+
 namespace corral::test {
 
 namespace beast = boost::beast;
@@ -395,6 +397,11 @@ bool test_client::write_raw(std::string_view bytes,
                    [&](beast::error_code ec, std::size_t) { result = ec; });
   run_all(impl_->ioc);
   return !result;
+}
+
+bool test_client::send_now(std::string_view bytes) {
+  auto n = ::send(impl_->stream.socket().native_handle(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  return n == static_cast<ssize_t>(bytes.size());
 }
 
 client_response test_client::read_response(std::chrono::milliseconds deadline,

@@ -150,6 +150,11 @@ public:
   /// Writes raw bytes.
   bool write_raw(std::string_view bytes, std::chrono::milliseconds deadline = 5s);
 
+  /// Writes raw bytes straight to the socket, past the client's io_context:
+  /// unlike write_raw, safe from another thread while one waits in
+  /// closed_by_peer() (the client is not thread-safe otherwise).
+  bool send_now(std::string_view bytes);
+
   /// Reads one response (after write_raw).
   client_response read_response(std::chrono::milliseconds deadline = 10s,
                                 bool head = false);
