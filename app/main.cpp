@@ -359,19 +359,19 @@ int run(config cfg, const std::string& config_path, sigset_t signals,
   if (runtime) {
     deaths.emplace(*runtime);
     feed.emplace(
-    *runtime,
-    std::map<std::string, std::string>{{labels::pool, cfg.pool.name}},
-    [sup, &deaths](const runtime_event& ev) {
-      if (auto death = deaths->classify(ev))
-        caf::anon_send(sup, atom::died_v, death->port, death->id, int32_t{death->exit_code},
-                       death->oom);
-    },
-    [sup](std::vector<container_info> containers) {
-      std::vector<observed_container> seen;
-      for (auto& c : containers)
-        seen.push_back({c.port, c.id, c.status == container_status::running});
-      caf::anon_send(sup, atom::resync_v, std::move(seen));
-    });
+      *runtime,
+      std::map<std::string, std::string>{{labels::pool, cfg.pool.name}},
+      [sup, &deaths](const runtime_event& ev) {
+        if (auto death = deaths->classify(ev))
+          caf::anon_send(sup, atom::died_v, death->port, death->id, int32_t{death->exit_code},
+                         death->oom);
+      },
+      [sup](std::vector<container_info> containers) {
+        std::vector<observed_container> seen;
+        for (auto& c : containers)
+          seen.push_back({c.port, c.id, c.status == container_status::running});
+        caf::anon_send(sup, atom::resync_v, std::move(seen));
+      });
     feed->start();
   }
 
@@ -431,18 +431,19 @@ int run(config cfg, const std::string& config_path, sigset_t signals,
                  {"backends", backends},
                  {"open_files", open_files},
                  {"max_connections", cfg.proxy.max_connections}});
-    } else
-    log::info("corral", "running",
-              {{"proxy", cfg.proxy.listen.host + ":" + std::to_string(proxy.port())},
-               {"admin", cfg.admin.listen.host + ":" + std::to_string(admin.port())},
-               {"pool", cfg.pool.name},
-               {"image", cfg.pool.image},
-               {"start_port", cfg.pool.start_port},
-               {"min_containers", cfg.pool.min_containers},
-               {"max_containers", cfg.pool.max_containers},
-               {"adopted", adopted->size()},
-               {"open_files", open_files},
-               {"max_connections", cfg.proxy.max_connections}});
+    } else {
+      log::info("corral", "running",
+                {{"proxy", cfg.proxy.listen.host + ":" + std::to_string(proxy.port())},
+                 {"admin", cfg.admin.listen.host + ":" + std::to_string(admin.port())},
+                 {"pool", cfg.pool.name},
+                 {"image", cfg.pool.image},
+                 {"start_port", cfg.pool.start_port},
+                 {"min_containers", cfg.pool.min_containers},
+                 {"max_containers", cfg.pool.max_containers},
+                 {"adopted", adopted->size()},
+                 {"open_files", open_files},
+                 {"max_connections", cfg.proxy.max_connections}});
+    }
     for (;;) {
       int sig = 0;
       sigwait(&signals, &sig);
