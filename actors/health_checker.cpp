@@ -1,6 +1,7 @@
 // The HEALTH CHECKER's handlers: two ticks, watch/unwatch/recheck, results.
 #include "actors/health_checker.hpp"
 
+#include "actors/wall_clock.hpp"
 #include "log/log.hpp"
 
 #include <caf/all.hpp>
@@ -12,11 +13,6 @@ namespace corral {
 namespace {
 
 using self_ptr = metered_pointer<health_checker_actor, health_checker_state>;
-
-int64_t unix_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 /// Starts a probe unless one is out already. The answer comes back to this
 /// actor as a message, on whatever thread the prober completes it.

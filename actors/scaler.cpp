@@ -1,6 +1,7 @@
 // The SCALER's handlers: window ticks and the decision per window.
 #include "actors/scaler.hpp"
 
+#include "actors/wall_clock.hpp"
 #include "log/log.hpp"
 
 #include <caf/all.hpp>
@@ -13,11 +14,6 @@ namespace corral {
 namespace {
 
 using self_ptr = metered_pointer<scaler_actor, scaler_state>;
-
-int64_t unix_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 /// Starts a window of the current interval; an earlier window's pending
 /// tick no longer counts.

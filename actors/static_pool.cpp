@@ -4,6 +4,7 @@
 #include "actors/balancer.hpp"
 #include "actors/health_checker.hpp"
 #include "actors/scaler.hpp"
+#include "actors/wall_clock.hpp"
 #include "log/log.hpp"
 
 #include <caf/all.hpp>
@@ -17,11 +18,6 @@ namespace corral {
 namespace {
 
 using self_ptr = metered_pointer<supervisor_actor, static_pool_state>;
-
-int64_t unix_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 void note(static_pool_state& st, std::string event, uint16_t port, std::string detail = {}) {
   ++st.event_counts[event];

@@ -8,6 +8,7 @@
 #include "actors/health_checker.hpp"
 #include "actors/pool_plan.hpp"
 #include "actors/scaler.hpp"
+#include "actors/wall_clock.hpp"
 #include "log/log.hpp"
 
 #include <caf/all.hpp>
@@ -29,11 +30,6 @@ const char* exit_class(int32_t exit_code, bool oom) {
 namespace {
 
 using self_ptr = metered_pointer<supervisor_actor, supervisor_state>;
-
-int64_t unix_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 std::string short_id(const std::string& id) {
   return id.substr(0, 12);

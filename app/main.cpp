@@ -5,6 +5,7 @@
 #include "actors/container.hpp"
 #include "actors/static_pool.hpp"
 #include "actors/supervisor.hpp"
+#include "actors/wall_clock.hpp"
 #include "app/admin_handler.hpp"
 #include "app/cli.hpp"
 #include "app/config.hpp"
@@ -104,12 +105,6 @@ uint64_t raise_open_file_limit() {
       limit = raised;
   }
   return limit.rlim_cur;
-}
-
-/// Unix milliseconds now.
-int64_t unix_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 /// The containers an earlier run of the pool left: adopted or removed.
