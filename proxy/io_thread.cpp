@@ -76,6 +76,10 @@ void io_thread::remove(tracked_session& session) {
 
 void io_thread::await_backend(std::weak_ptr<tracked_session> session) {
   awaiting_.push_back(std::move(session));
+  arm_watch_timer();
+}
+
+void io_thread::arm_watch_timer() {
   if (std::exchange(watch_armed_, true))
     return;
   watch_timer_.expires_after(watch_interval);
@@ -96,15 +100,8 @@ void io_thread::on_watch_tick() {
   for (auto& weak : slow)
     if (auto session = weak.lock())
       session->on_backend_slow();
-  slow.clear();
-  if (!overdue_.empty() && !std::exchange(watch_armed_, true)) {
-    watch_timer_.expires_after(watch_interval);
-    watch_timer_.async_wait([this](boost::system::error_code ec) {
-      watch_armed_ = false;
-      if (!ec)
-        on_watch_tick();
-    });
-  }
+  if (!overdue_.empty())
+    arm_watch_timer();
 }
 
 void io_thread::run() {

@@ -142,6 +142,8 @@ private:
   void on_shutdown_timeout();
   void finish_shutdown();
   void schedule_sweep();
+  /// Arms the watch tick unless it is armed already.
+  void arm_watch_timer();
   void on_watch_tick();
 
   // Declared before ioc_ so they outlive it: a handler the io_context
