@@ -23,6 +23,16 @@ protected:
     return server->port();
   }
 
+  /// The container-replaced scene: three GETs over one client connection
+  /// leave pooled connections to a backend, which is then killed, and a
+  /// replacement listens on the same port.
+  struct replaced_backend {
+    std::unique_ptr<test_client> client;
+    std::unique_ptr<test_backend> replacement;
+    uint16_t port = 0;
+  };
+  replaced_backend replace_a_pooled_backend();
+
   void TearDown() override {
     if (server)
       server->shutdown();
@@ -41,6 +51,19 @@ client_request get(std::string target = "/") {
   client_request req;
   req.target = std::move(target);
   return req;
+}
+
+proxy_test::replaced_backend proxy_test::replace_a_pooled_backend() {
+  auto old = std::make_unique<test_backend>();
+  auto backend_port = old->port();
+  balancer.set_ports({backend_port});
+  start();
+  auto client = std::make_unique<test_client>(port());
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(client->send(get()).status, 200u);
+  old->kill();
+  old.reset();
+  return {std::move(client), std::make_unique<test_backend>(backend_port), backend_port};
 }
 
 client_request post(std::string body, std::string target = "/") {
@@ -528,45 +551,27 @@ TEST_F(proxy_test, killed_backend_with_pooled_connections_is_not_reused) {
   // A replacement container takes over the same port: a request that may not
   // be retried (POST) must go over a fresh connection, not the pooled one to
   // the dead container, which a peek at checkout finds dead.
-  auto old = std::make_unique<test_backend>();
-  auto backend_port = old->port();
-  balancer.set_ports({backend_port});
-  start();
-  test_client client{port()};
-  for (int i = 0; i < 3; ++i)
-    ASSERT_EQ(client.send(get()).status, 200u);
-  old->kill();
-  old.reset();
-  test_backend replacement{backend_port};
-  auto res = client.send(post("payload"));
+  auto scene = replace_a_pooled_backend();
+  auto res = scene.client->send(post("payload"));
   ASSERT_TRUE(res.ok) << res.error;
   EXPECT_EQ(res.status, 200u);
-  EXPECT_EQ(replacement.requests(), 1u);
+  EXPECT_EQ(scene.replacement->requests(), 1u);
   // Not even one failed attempt: the dead connection was never written to.
-  EXPECT_EQ(balancer.failed(backend_port), 0u);
+  EXPECT_EQ(balancer.failed(scene.port), 0u);
   EXPECT_EQ(server->stats().retries, 0u);
 }
 
 TEST_F(proxy_test, a_get_on_a_dead_pooled_connection_is_retried_without_blame) {
   // Idempotent requests skip the peek: a dead reused connection costs one
   // retry on a fresh connection, never an error and never the port's blame.
-  auto old = std::make_unique<test_backend>();
-  auto backend_port = old->port();
-  balancer.set_ports({backend_port});
-  start();
-  test_client client{port()};
-  for (int i = 0; i < 3; ++i)
-    ASSERT_EQ(client.send(get()).status, 200u);
-  old->kill();
-  old.reset();
-  test_backend replacement{backend_port};
+  auto scene = replace_a_pooled_backend();
   for (int i = 0; i < 3; ++i) {
-    auto res = client.send(get());
+    auto res = scene.client->send(get());
     ASSERT_TRUE(res.ok) << res.error;
     EXPECT_EQ(res.status, 200u);
   }
-  EXPECT_EQ(replacement.requests(), 3u);
-  EXPECT_EQ(balancer.failed(backend_port), 0u);
+  EXPECT_EQ(scene.replacement->requests(), 3u);
+  EXPECT_EQ(balancer.failed(scene.port), 0u);
   // The port's other idle connections went with the first dead one.
   EXPECT_LE(server->stats().retries, 1u);
 }
