@@ -35,7 +35,6 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-import proxies  # noqa: E402
 from proxies import ADMIN_PORT, BACKENDS, PROXY_PORT, Backends, Proxy, log  # noqa: E402
 
 
@@ -235,7 +234,7 @@ def main():
     rows = []
     try:
         for kind in ("corral", "nginx", "haproxy"):
-            proxy = Proxy(kind, 1, work, corral_bin, production=True)
+            proxy = Proxy(kind, 1, work, corral_bin)
             proxy.start()
             try:
                 flood = fd_flood(kind, work)

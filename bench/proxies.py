@@ -177,10 +177,9 @@ http {{
 class Proxy:
     """One proxy program with its config; start() returns its main pid."""
 
-    def __init__(self, kind, threads, work, corral_bin, production=False):
+    def __init__(self, kind, threads, work, corral_bin):
         self.kind, self.threads, self.work = kind, threads, work
         self.corral_bin = corral_bin
-        self.production = production
         self.proc = None
 
     @property
@@ -458,7 +457,7 @@ def main():
         if not opts.no_failover:
             for rnd in range(opts.failover_rounds):
                 for kind in ("corral", "nginx", "haproxy"):
-                    proxy = Proxy(kind, 1, work, opts.corral, production=True)
+                    proxy = Proxy(kind, 1, work, opts.corral)
                     errors, back, reqs = failover(proxy, backends, work)
                     fo.setdefault(kind, []).append((errors, back, reqs))
                     log(f"failover round {rnd + 1} {kind}: {errors} failed of {reqs}, "
