@@ -114,8 +114,8 @@ TEST(static_mode, a_backend_that_goes_away_leaves_the_rotation_and_comes_back) {
   EXPECT_EQ(corral.stop(), 0) << corral.log();
 }
 
-// A static pool with every backend down answers (after the queue timeout)
-// and recovers when one comes up; corral itself never gives up on them.
+// A backend that is not up when corral starts is probed until it comes up,
+// then joins the rotation: corral never gives up on a listed backend.
 TEST(static_mode, a_backend_missing_at_start_joins_when_it_comes_up) {
   auto ports = test_ports::from_base(32240);
   std::vector<uint16_t> backends{32250, 32251};
