@@ -187,4 +187,54 @@ unsigned status_for(failure_point point) {
   return point == failure_point::timeout ? 504 : 502;
 }
 
+namespace {
+
+void append_fields(std::string& out, const http::fields& fields) {
+  for (const auto& field : fields) {
+    auto name = field.name_string();
+    auto value = field.value();
+    out.append(name.data(), name.size());
+    out.append(": ", 2);
+    out.append(value.data(), value.size());
+    out.append("\r\n", 2);
+  }
+  out.append("\r\n", 2);
+}
+
+} // namespace
+
+void append_request_head(std::string& out, std::string_view method, std::string_view target,
+                         const http::fields& fields) {
+  out.append(method);
+  out.push_back(' ');
+  out.append(target);
+  out.append(" HTTP/1.1\r\n");
+  append_fields(out, fields);
+}
+
+void append_response_head(std::string& out, unsigned version, unsigned status,
+                          std::string_view reason, const http::fields& fields) {
+  char line[16] = "HTTP/1.1 000 ";
+  line[7] = version >= 11 ? '1' : '0';
+  line[9] = static_cast<char>('0' + status / 100 % 10);
+  line[10] = static_cast<char>('0' + status / 10 % 10);
+  line[11] = static_cast<char>('0' + status % 10);
+  out.append(line, 13);
+  out.append(reason);
+  out.append("\r\n", 2);
+  append_fields(out, fields);
+}
+
+void append_chunk_size(std::string& out, std::size_t size) {
+  char digits[2 * sizeof(std::size_t)];
+  std::size_t n = 0;
+  do {
+    digits[n++] = "0123456789abcdef"[size & 0xf];
+    size >>= 4;
+  } while (size != 0);
+  while (n > 0)
+    out.push_back(digits[--n]);
+  out.append("\r\n", 2);
+}
+
 } // namespace corral

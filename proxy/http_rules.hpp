@@ -5,6 +5,7 @@
 #include <boost/beast/http/verb.hpp>
 
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace corral {
@@ -85,6 +86,20 @@ bool may_retry(boost::beast::http::verb method, failure_point point,
 /// request: the health checker judges those. A truly dead backend is still
 /// caught at once: its next attempt connects afresh and is refused.
 bool backend_unreachable(failure_point point, bool pooled_connection);
+
+/// Appends a request head as it goes on the wire: "METHOD target HTTP/1.1",
+/// each field as it is stored, and the blank line. Written into a string the
+/// session reuses, and sent with the body in one gather write.
+void append_request_head(std::string& out, std::string_view method, std::string_view target,
+                         const boost::beast::http::fields& fields);
+
+/// Appends a response head as it goes on the wire: "HTTP/1.x status reason"
+/// (version 10 or 11), each field as it is stored, and the blank line.
+void append_response_head(std::string& out, unsigned version, unsigned status,
+                          std::string_view reason, const boost::beast::http::fields& fields);
+
+/// Appends the size line of a chunk of `size` bytes ("1f40\r\n") to `out`.
+void append_chunk_size(std::string& out, std::size_t size);
 
 /// The status a client gets when a failure is final: 504 for a timeout, 502
 /// for everything else.

@@ -2,6 +2,7 @@
 #include "proxy/io_thread.hpp"
 
 #include "log/log.hpp"
+#include "proxy/exchange_buffers.hpp"
 
 #include <boost/asio/post.hpp>
 
@@ -16,9 +17,8 @@ namespace {
 
 /// How often idle backend connections are checked for a backend's close.
 constexpr auto sweep_interval = std::chrono::seconds(5);
-/// How often sessions waiting for a backend are looked at: one still
-/// waiting after one to two of these starts watching its client.
-constexpr auto watch_interval = std::chrono::milliseconds(50);
+/// Spare exchange buffers an io thread keeps for later requests.
+constexpr std::size_t max_spare_buffers = 1024;
 
 } // namespace
 
@@ -29,7 +29,7 @@ io_thread::io_thread(const proxy_settings& settings, unsigned index)
     pool_(settings.max_idle_per_backend),
     sweep_timer_(ioc_),
     shutdown_timer_(ioc_),
-    watch_timer_(ioc_) {
+    tick_timer_(ioc_) {
 }
 
 io_thread::~io_thread() {
@@ -63,6 +63,7 @@ void io_thread::begin_shutdown() {
 void io_thread::add(tracked_session& session) {
   sessions_.push_back(session);
   counters_.connections_accepted.add();
+  arm_tick();
 }
 
 void io_thread::remove(tracked_session& session) {
@@ -74,34 +75,44 @@ void io_thread::remove(tracked_session& session) {
     finish_shutdown();
 }
 
-void io_thread::await_backend(std::weak_ptr<tracked_session> session) {
-  awaiting_.push_back(std::move(session));
-  arm_watch_timer();
+std::unique_ptr<exchange_buffers> io_thread::borrow_buffers() {
+  if (spare_buffers_.empty())
+    return std::make_unique<exchange_buffers>();
+  auto buffers = std::move(spare_buffers_.back());
+  spare_buffers_.pop_back();
+  buffers->backend.clear();
+  return buffers;
 }
 
-void io_thread::arm_watch_timer() {
-  if (std::exchange(watch_armed_, true))
+void io_thread::give_back(std::unique_ptr<exchange_buffers> buffers) {
+  if (buffers && spare_buffers_.size() < max_spare_buffers)
+    spare_buffers_.push_back(std::move(buffers));
+}
+
+void io_thread::arm_tick() {
+  if (finished_ || std::exchange(tick_armed_, true))
     return;
-  watch_timer_.expires_after(watch_interval);
-  watch_timer_.async_wait([this](boost::system::error_code ec) {
-    watch_armed_ = false;
+  tick_timer_.expires_after(tick_interval);
+  tick_timer_.async_wait([this](boost::system::error_code ec) {
+    tick_armed_ = false;
     if (!ec)
-      on_watch_tick();
+      on_tick();
   });
 }
 
-void io_thread::on_watch_tick() {
-  // Those already waiting at the last tick are slow now; those that came
-  // since get one more interval. A session that got its answer meanwhile
-  // ignores the call (or is gone).
-  auto slow = std::move(overdue_);
-  overdue_ = std::move(awaiting_);
-  awaiting_.clear();
-  for (auto& weak : slow)
-    if (auto session = weak.lock())
-      session->on_backend_slow();
-  if (!overdue_.empty())
-    arm_watch_timer();
+void io_thread::on_tick() {
+  // One clock read and one pass over the sessions per tick, instead of a
+  // timer armed and cancelled around every read and write. Advance before
+  // the call: a session may leave the list.
+  auto now = std::chrono::steady_clock::now();
+  for (auto i = sessions_.begin(); i != sessions_.end();) {
+    auto& session = *i++;
+    session.on_tick(now);
+  }
+  // Nobody left: no tick until the next session (the thread may be idle
+  // for hours, and at shutdown its io_context must run out of work).
+  if (!sessions_.empty())
+    arm_tick();
 }
 
 void io_thread::run() {
@@ -135,7 +146,6 @@ void io_thread::on_begin_shutdown() {
   if (std::exchange(shutting_down_, true))
     return;
   sweep_timer_.cancel();
-  watch_timer_.cancel();
   // The ioc may now run out of work: it ends when the last session is gone.
   work_.reset();
   // Advance before the call: a session may leave the list right away.
@@ -167,6 +177,7 @@ void io_thread::finish_shutdown() {
   if (std::exchange(finished_, true))
     return;
   shutdown_timer_.cancel();
+  tick_timer_.cancel();
   pool_.clear();
 }
 

@@ -12,10 +12,11 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/intrusive/list.hpp>
 
+#include <chrono>
 #include <memory>
-#include <vector>
 #include <optional>
 #include <thread>
+#include <vector>
 
 namespace corral::proxy {
 
@@ -31,13 +32,19 @@ public:
 
   /// The shutdown timeout passed: close both connections now.
   virtual void force_close() = 0;
-  /// A watch tick found the session still waiting for its backend's answer
-  /// (see io_thread::await_backend).
-  virtual void on_backend_slow() = 0;
+
+  /// The thread's tick (every io_thread::tick_interval while sessions
+  /// live): time to check the session's deadlines against `now`. A session
+  /// keeps a deadline per phase as a plain time point instead of arming a
+  /// timer around every read and write, so a timeout fires up to one tick
+  /// late, never early.
+  virtual void on_tick(std::chrono::steady_clock::time_point now) = 0;
 
 protected:
   ~tracked_session() = default;
 };
+
+struct exchange_buffers;
 
 /// One io thread: a single-threaded io_context with its own port source,
 /// backend connection pool, counters and sessions. Every handler of a
@@ -120,12 +127,18 @@ public:
     return shutting_down_;
   }
 
-  /// The session's request went to a backend: if the answer has not come
-  /// by the next watch tick or the one after (every watch_interval), the
-  /// session hears on_backend_slow() and starts watching its client for a
-  /// hang-up. Fast answers (nearly all) never pay for that watch's epoll
-  /// registration.
-  void await_backend(std::weak_ptr<tracked_session> session);
+  /// How often sessions hear on_tick: the granularity of every proxy
+  /// timeout, and how long a backend may take before its session starts
+  /// watching its client for a hang-up.
+  static constexpr std::chrono::milliseconds tick_interval{50};
+
+  /// Lends buffers for one backend exchange: spare ones of this thread when
+  /// there are, so that after warm-up a request allocates none and an idle
+  /// keep-alive client holds none.
+  std::unique_ptr<exchange_buffers> borrow_buffers();
+
+  /// Takes lent buffers back for later exchanges (null is fine).
+  void give_back(std::unique_ptr<exchange_buffers> buffers);
 
   /// Tracks a new session.
   void add(tracked_session& session);
@@ -142,9 +155,9 @@ private:
   void on_shutdown_timeout();
   void finish_shutdown();
   void schedule_sweep();
-  /// Arms the watch tick unless it is armed already.
-  void arm_watch_timer();
-  void on_watch_tick();
+  /// Arms the tick unless it is armed already.
+  void arm_tick();
+  void on_tick();
 
   // Declared before ioc_ so they outlive it: a handler the io_context
   // destroys may still hold a session, whose destructor reaches these.
@@ -159,6 +172,8 @@ private:
   connection_gate* gate_ = nullptr;
   body_budget* budget_ = nullptr;
   std::unique_ptr<port_source> ports_;
+  /// Spare exchange buffers (borrow_buffers).
+  std::vector<std::unique_ptr<exchange_buffers>> spare_buffers_;
   // Hint 1: a single thread runs it, so Asio may skip some locking.
   boost::asio::io_context ioc_{1};
   std::optional<boost::asio::executor_work_guard<
@@ -168,12 +183,8 @@ private:
   upstream_pool pool_;
   boost::asio::steady_timer sweep_timer_;
   boost::asio::steady_timer shutdown_timer_;
-  /// Sessions whose backend has not answered yet: waited for since the last
-  /// tick (`awaiting_`) and since the one before (`overdue_`).
-  std::vector<std::weak_ptr<tracked_session>> awaiting_;
-  std::vector<std::weak_ptr<tracked_session>> overdue_;
-  boost::asio::steady_timer watch_timer_;
-  bool watch_armed_ = false;
+  boost::asio::steady_timer tick_timer_;
+  bool tick_armed_ = false;
   std::thread thread_;
 };
 

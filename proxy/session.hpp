@@ -1,5 +1,6 @@
-// One client connection of the reverse proxy (the class lives in session.cpp,
-// so that only one translation unit pays for Beast's HTTP headers).
+// One client connection of the reverse proxy (the class lives in
+// client_session.cpp, its backend half in upstream_exchange.cpp, so that only
+// those translation units pay for Beast's HTTP headers).
 #pragma once
 
 #include "proxy/upstream_pool.hpp"

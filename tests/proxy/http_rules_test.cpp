@@ -218,5 +218,42 @@ TEST(http_rules, a_timeout_answers_504_everything_else_502) {
   EXPECT_EQ(status_for(failure_point::response_started), 502u);
 }
 
+// -- heads on the wire ---------------------------------------------------------------
+
+TEST(wire_heads, a_request_head_has_its_line_its_fields_in_order_and_a_blank_line) {
+  http::fields f;
+  f.insert("Host", "example.test");
+  f.insert("X-Two", "a");
+  f.insert("X-Two", "b");
+  f.insert("Content-Length", "5");
+  std::string out = "kept:";
+  append_request_head(out, "PATCH", "/items/7?x=1", f);
+  EXPECT_EQ(out, "kept:PATCH /items/7?x=1 HTTP/1.1\r\nHost: example.test\r\nX-Two: a\r\n"
+                 "X-Two: b\r\nContent-Length: 5\r\n\r\n");
+}
+
+TEST(wire_heads, a_response_head_says_its_version_status_and_reason) {
+  http::fields f;
+  f.insert("Content-Length", "0");
+  std::string out;
+  append_response_head(out, 11, 404, "Not Found", f);
+  EXPECT_EQ(out, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
+  out.clear();
+  append_response_head(out, 10, 200, "OK", http::fields{});
+  EXPECT_EQ(out, "HTTP/1.0 200 OK\r\n\r\n");
+  out.clear();
+  append_response_head(out, 11, 599, "", http::fields{});
+  EXPECT_EQ(out, "HTTP/1.1 599 \r\n\r\n");
+}
+
+TEST(wire_heads, chunk_sizes_are_lowercase_hex) {
+  std::string out;
+  append_chunk_size(out, 0);
+  append_chunk_size(out, 10);
+  append_chunk_size(out, 16384);
+  append_chunk_size(out, 0xabcdef12);
+  EXPECT_EQ(out, "0\r\na\r\n4000\r\nabcdef12\r\n");
+}
+
 } // namespace
 } // namespace corral

@@ -195,6 +195,46 @@ TEST_F(proxy_test, ten_megabyte_body_arrives_intact_both_ways) {
   EXPECT_TRUE(res.body == body);
 }
 
+TEST_F(proxy_test, pipelined_posts_each_reach_the_backend_with_their_own_body) {
+  // The body is read straight into place up to its Content-Length: not a
+  // byte further, or the next request would lose its head.
+  test_backend a; // echoes the body
+  balancer.set_ports({a.port()});
+  start();
+  test_client client{port()};
+  ASSERT_TRUE(client.write_raw("POST /one HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nfirst"
+                               "POST /two HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nsecond"
+                               "GET /three HTTP/1.1\r\nHost: x\r\n\r\n"));
+  auto one = client.read_response();
+  auto two = client.read_response();
+  auto three = client.read_response();
+  ASSERT_TRUE(one.ok && two.ok && three.ok) << one.error << two.error << three.error;
+  EXPECT_EQ(one.body, "first");
+  EXPECT_EQ(two.body, "second");
+  EXPECT_EQ(three.status, 200u);
+  ASSERT_EQ(a.requests(), 3u);
+  EXPECT_EQ(a.seen()[0].target, "/one");
+  EXPECT_EQ(a.seen()[1].body, "second");
+  EXPECT_EQ(a.seen()[2].target, "/three");
+}
+
+TEST_F(proxy_test, a_body_that_comes_after_its_head_in_pieces_arrives_whole) {
+  test_backend a;
+  balancer.set_ports({a.port()});
+  start();
+  test_client client{port()};
+  ASSERT_TRUE(client.write_raw("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\nhel"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20)); // real I/O: two separate reads
+  ASSERT_TRUE(client.write_raw("lo, "));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(client.write_raw("world"));
+  auto res = client.read_response();
+  ASSERT_TRUE(res.ok) << res.error;
+  EXPECT_EQ(res.body, "hello, world");
+  ASSERT_EQ(a.requests(), 1u);
+  EXPECT_EQ(a.seen().front().body, "hello, world");
+}
+
 TEST_F(proxy_test, chunked_request_reaches_the_backend_with_a_length) {
   test_backend a;
   balancer.set_ports({a.port()});
