@@ -110,13 +110,17 @@ TEST(restart, containers_of_another_spec_are_rolled_a_few_at_a_time) {
   corral.rewrite_config(config_with("2"));
   ASSERT_TRUE(corral.start()) << corral.log();
   load_generator load{ports.proxy_url("/api/v1/categories"), 2, 5ms};
-  // Watch the rollout: never fewer than 3 ready (max_unavailable = 0).
+  // Watch the rollout: never fewer than 3 ready (max_unavailable = 0),
+  // counted from the moment all three adopted ones have passed their first
+  // probe (they pass one by one after the start, so a poll may see 1 or 2).
   size_t fewest_ready = 3;
+  bool all_adopted_ready = false;
   bool replaced = wait_until(60s, [&] {
     auto slots = corral.slots();
     size_t ready = std::count_if(slots.begin(), slots.end(),
                                  [](const slot_view& s) { return s.state == "ready"; });
-    if (ready > 0) // before the adopted ones passed their probe, none is
+    all_adopted_ready = all_adopted_ready || ready >= 3;
+    if (all_adopted_ready)
       fewest_ready = std::min(fewest_ready, ready);
     auto now = ids_of(corral);
     if (now.size() != 3)
