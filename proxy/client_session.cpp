@@ -671,13 +671,16 @@ void client_session::linger() {
   phase_ = phase::lingering;
   request_.reset();
   release_body();
+  // Nothing of the client's unread (its request was read whole, or the
+  // server is shutting down, and no byte more has come): a plain close
+  // sends no reset, so there is nothing to drain and no reason to wait for
+  // the client to hang up. nginx lingers only in that case too.
   error_code ec;
+  if ((request_complete_ || thread_.shutting_down()) && client_buffer_.size() == 0
+      && client_.available(ec) == 0 && !ec)
+    return close();
   client_.shutdown(net::socket_base::shutdown_send, ec);
   if (ec)
-    return close();
-  // Shutting down, with nothing unread: a plain close sends no reset, and
-  // the server need not wait for the client to hang up.
-  if (thread_.shutting_down() && client_buffer_.size() == 0 && client_.available(ec) == 0 && !ec)
     return close();
   client_buffer_.clear();
   // One deadline for the whole drain.
