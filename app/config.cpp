@@ -337,7 +337,7 @@ const std::vector<key_spec>& schema() {
     {"proxy", "retries",
      uint_value([](config& c, int64_t n) { c.proxy.retries = static_cast<uint32_t>(n); }, 0, 10)},
     {"proxy", "threads",
-     uint_value([](config& c, int64_t n) { c.proxy.threads = static_cast<uint32_t>(n); }, 1, 64)},
+     uint_value([](config& c, int64_t n) { c.proxy.threads = static_cast<uint32_t>(n); }, 0, 64)},
     {"proxy", "connect_timeout",
      duration_value([](config& c, ms d) { c.proxy.connect_timeout = d; })},
     {"proxy", "backend_timeout",

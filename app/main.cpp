@@ -390,7 +390,7 @@ int run(config cfg, const std::string& config_path, sigset_t signals,
   if (mode.predecessor)
     inherited = mode.predecessor->sockets();
   try {
-    proxy.start(inherited.proxy_fd);
+    proxy.start(inherited.proxy_fds);
     admin.start(inherited.admin_fd);
   } catch (const std::exception& err) {
     startup_error = err.what();
@@ -454,7 +454,7 @@ int run(config cfg, const std::string& config_path, sigset_t signals,
         // the pool, let go of the lock, and wait until it serves.
         log::info("corral", "a successor takes the pool over");
         watch->close();
-        if (!hand_over_sockets(conn, {proxy.listen_fd(), admin.listen_fd()})) {
+        if (!hand_over_sockets(conn, {proxy.listen_fds(), admin.listen_fd()})) {
           ::close(conn);
           watch->reopen();
           continue;

@@ -2,12 +2,15 @@
 #include "app/takeover.hpp"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <string>
 #include <utility>
+#include <vector>
 
 namespace corral {
 
@@ -95,31 +98,37 @@ void takeover_listener::close() {
 }
 
 bool hand_over_sockets(int conn, const handed_sockets& sockets) {
-  int fds[2] = {sockets.proxy_fd, sockets.admin_fd};
-  int count = (fds[0] >= 0 ? 1 : 0) + (fds[1] >= 0 ? 1 : 0);
-  // The line says which descriptor is which; the control message carries them.
+  // Proxy sockets first, then the admin socket. The line says which
+  // descriptor is which (an older successor reads " proxy" as one socket
+  // and ignores "proxies="); the control message carries them.
+  std::vector<int> fds;
+  for (int fd : sockets.proxy_fds)
+    if (fd >= 0 && fds.size() < max_handed_proxy_sockets)
+      fds.push_back(fd);
+  auto proxies = fds.size();
+  if (sockets.admin_fd >= 0)
+    fds.push_back(sockets.admin_fd);
   std::string line = "listen";
-  if (fds[0] >= 0)
+  if (proxies > 0)
     line += " proxy";
-  if (fds[1] >= 0)
+  if (sockets.admin_fd >= 0)
     line += " admin";
+  if (proxies > 0)
+    line += " proxies=" + std::to_string(proxies);
   line += "\n";
   iovec io{line.data(), line.size()};
   msghdr msg{};
   msg.msg_iov = &io;
   msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(fds))] = {};
-  if (count > 0) {
-    msg.msg_control = control;
-    msg.msg_controllen = CMSG_SPACE(sizeof(int) * static_cast<size_t>(count));
+  std::vector<char> control(CMSG_SPACE(sizeof(int) * fds.size()));
+  if (!fds.empty()) {
+    msg.msg_control = control.data();
+    msg.msg_controllen = control.size();
     auto* c = CMSG_FIRSTHDR(&msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int) * static_cast<size_t>(count));
-    int* out = reinterpret_cast<int*>(CMSG_DATA(c));
-    for (int fd : fds)
-      if (fd >= 0)
-        *out++ = fd;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
   }
   return ::sendmsg(conn, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(line.size());
 }
@@ -181,7 +190,7 @@ std::variant<takeover_client, std::string> takeover_client::request(
   msghdr msg{};
   msg.msg_iov = &io;
   msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * 2)] = {};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * (max_handed_proxy_sockets + 1))] = {};
   msg.msg_control = control;
   msg.msg_controllen = sizeof(control);
   auto n = ::recvmsg(conn, &msg, MSG_CMSG_CLOEXEC);
@@ -190,19 +199,32 @@ std::variant<takeover_client, std::string> takeover_client::request(
     return "the running corral hung up before it handed its sockets over";
   }
   std::string line(text, static_cast<size_t>(n));
-  int received[2] = {-1, -1};
-  int count = 0;
+  std::vector<int> received;
   for (auto* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c))
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-      auto k = static_cast<int>((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-      for (int i = 0; i < k && count < 2; ++i)
-        received[count++] = reinterpret_cast<int*>(CMSG_DATA(c))[i];
+      auto k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      auto* data = reinterpret_cast<const unsigned char*>(CMSG_DATA(c));
+      for (std::size_t i = 0; i < k; ++i) {
+        int fd;
+        std::memcpy(&fd, data + i * sizeof(int), sizeof(int));
+        received.push_back(fd);
+      }
     }
-  int next = 0;
-  if (line.find(" proxy") != std::string::npos && next < count)
-    sockets.proxy_fd = received[next++];
-  if (line.find(" admin") != std::string::npos && next < count)
+  auto head = line.substr(0, line.find('\n'));
+  // "proxies=N" (one per io thread of the predecessor); an older
+  // predecessor sends " proxy" and one socket.
+  std::size_t proxies = head.find(" proxy") != std::string::npos ? 1 : 0;
+  if (auto at = head.find(" proxies="); at != std::string::npos)
+    proxies = std::strtoul(head.c_str() + at + 9, nullptr, 10);
+  std::size_t next = 0;
+  for (; next < proxies && next < received.size(); ++next)
+    sockets.proxy_fds.push_back(received[next]);
+  if (head.find(" admin") != std::string::npos && next < received.size())
     sockets.admin_fd = received[next++];
+  // Descriptors nobody named: not ours to keep open.
+  for (auto i = next; i < received.size(); ++i)
+    ::close(received[i]);
+  received.resize(next);
   // Whatever followed the "listen" line in the same read is part of the
   // next line; the predecessor sends "released" only after it let go.
   auto end = line.find('\n');

@@ -5,7 +5,8 @@
 //
 // The exchange, one line each way (the successor starts it):
 //   successor -> running:  "takeover"
-//   running -> successor:  "listen" line + its proxy and admin sockets
+//   running -> successor:  "listen proxy admin proxies=N" line + its N
+//                          proxy sockets and its admin socket
 //   running -> successor:  "released"  (it stopped managing the pool and
 //                                      let go of the pool lock)
 //   successor -> running:  "ready"     (it serves; the predecessor stops
@@ -17,14 +18,19 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 namespace corral {
 
-/// The sockets a predecessor hands over (-1 when it had none).
+/// The sockets a predecessor hands over: its proxy's listening sockets (one
+/// per io thread) and its admin socket (-1 when it had none).
 struct handed_sockets {
-  int proxy_fd = -1;
+  std::vector<int> proxy_fds;
   int admin_fd = -1;
 };
+
+/// Proxy sockets a handover carries at most.
+inline constexpr std::size_t max_handed_proxy_sockets = 64;
 
 /// The running corral's side: listens on `<run_dir>/<pool>.sock`.
 class takeover_listener {

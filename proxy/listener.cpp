@@ -8,9 +8,12 @@
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <stdexcept>
+#include <sys/socket.h>
 
 namespace corral::proxy {
 
@@ -37,39 +40,90 @@ std::string to_string(const endpoint& where) {
   return where.host + ":" + std::to_string(where.port);
 }
 
-tcp::acceptor listen_on(net::io_context& ioc, const endpoint& where, int inherited_fd) {
+namespace {
+
+/// True when `fd` is a socket with SO_REUSEPORT set (more may join it).
+bool reuses_port(int fd) {
+  int on = 0;
+  socklen_t size = sizeof(on);
+  return ::getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, &size) == 0 && on != 0;
+}
+
+tcp::endpoint resolve(net::io_context& ioc, const endpoint& where) {
   boost::system::error_code ec;
-  if (inherited_fd >= 0) {
-    // Already bound and listening: connections waiting in its queue are
-    // served by whoever accepts first, the predecessor or us.
-    tcp::acceptor acceptor(ioc);
-    if (acceptor.assign(tcp::v4(), inherited_fd, ec))
-      throw_listen_error(where, ec);
-    return acceptor;
-  }
   auto address = net::ip::make_address(where.host, ec);
-  tcp::endpoint local;
-  if (!ec) {
-    local = tcp::endpoint(address, where.port);
-  } else {
-    // A name such as "localhost": startup only, so resolving may block.
-    tcp::resolver resolver(ioc);
-    auto results = resolver.resolve(where.host, std::to_string(where.port),
-                                    ec);
-    if (ec)
-      throw_listen_error(where, ec);
-    local = results.begin()->endpoint();
-  }
+  if (!ec)
+    return tcp::endpoint(address, where.port);
+  // A name such as "localhost": startup only, so resolving may block.
+  tcp::resolver resolver(ioc);
+  auto results = resolver.resolve(where.host, std::to_string(where.port), ec);
+  if (ec)
+    throw_listen_error(where, ec);
+  return results.begin()->endpoint();
+}
+
+/// Opens, binds and listens; with `reuse_port`, as a member of a group.
+tcp::acceptor open_acceptor(net::io_context& ioc, const endpoint& where,
+                            const tcp::endpoint& local, bool reuse_port) {
+  boost::system::error_code ec;
   tcp::acceptor acceptor(ioc);
   if (acceptor.open(local.protocol(), ec))
     throw_listen_error(where, ec);
   // A restarted proxy must not wait for TIME_WAIT connections to expire.
   acceptor.set_option(net::socket_base::reuse_address(true), ec);
+  if (reuse_port) {
+    int on = 1;
+    if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on)) != 0)
+      throw_listen_error(where, {errno, boost::system::system_category()});
+  }
   if (acceptor.bind(local, ec))
     throw_listen_error(where, ec);
   if (acceptor.listen(net::socket_base::max_listen_connections, ec))
     throw_listen_error(where, ec);
   return acceptor;
+}
+
+} // namespace
+
+tcp::acceptor listen_on(net::io_context& ioc, const endpoint& where, int inherited_fd) {
+  if (inherited_fd >= 0) {
+    // Already bound and listening: connections waiting in its queue are
+    // served by whoever accepts first, the predecessor or us.
+    boost::system::error_code ec;
+    tcp::acceptor acceptor(ioc);
+    if (acceptor.assign(tcp::v4(), inherited_fd, ec))
+      throw_listen_error(where, ec);
+    return acceptor;
+  }
+  return open_acceptor(ioc, where, resolve(ioc, where), false);
+}
+
+std::vector<tcp::acceptor> listen_group(const std::vector<net::io_context*>& contexts,
+                                        const endpoint& where, const std::vector<int>& inherited) {
+  auto context_of = [&](std::size_t k) -> net::io_context& {
+    return *contexts[k % contexts.size()];
+  };
+  std::vector<tcp::acceptor> group;
+  for (int fd : inherited)
+    group.push_back(listen_on(context_of(group.size()), where, fd));
+  tcp::endpoint local;
+  if (!group.empty()) {
+    // A predecessor's group grows only when its sockets allow it (an older
+    // corral's single socket does not: its listener then serves every thread).
+    boost::system::error_code ec;
+    local = group.front().local_endpoint(ec);
+    if (ec || !reuses_port(group.front().native_handle()))
+      return group;
+  } else {
+    local = resolve(context_of(0), where);
+    // Nothing else may listen there: a plain socket's bind says so.
+    auto probe = open_acceptor(context_of(0), where, local, false);
+    boost::system::error_code ec;
+    local.port(probe.local_endpoint(ec).port()); // port 0: the one the OS picked
+  }
+  while (group.size() < contexts.size())
+    group.push_back(open_acceptor(context_of(group.size()), where, local, true));
+  return group;
 }
 
 listener::listener(tcp::acceptor&& acceptor, std::vector<io_thread*> threads,
@@ -83,16 +137,15 @@ listener::listener(tcp::acceptor&& acceptor, std::vector<io_thread*> threads,
 }
 
 void listener::run() {
-  // A connection closing below the bound wakes the listener up again.
-  std::weak_ptr<listener> weak = shared_from_this();
-  gate_.on_room([weak, executor = acceptor_.get_executor()] {
-    net::post(executor, [weak] {
-      if (auto self = weak.lock())
-        self->do_accept();
-    });
-  });
   net::post(acceptor_.get_executor(),
             [self = shared_from_this()] { self->do_accept(); });
+}
+
+void listener::resume() {
+  net::post(acceptor_.get_executor(), [weak = weak_from_this()] {
+    if (auto self = weak.lock(); self && self->at_bound_)
+      self->do_accept();
+  });
 }
 
 void listener::stop() {

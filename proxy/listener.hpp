@@ -27,11 +27,27 @@ class io_thread;
 boost::asio::ip::tcp::acceptor listen_on(boost::asio::io_context& ioc,
                                          const endpoint& where, int inherited_fd = -1);
 
+/// The proxy's listening sockets, one per io thread where the kernel allows
+/// (SO_REUSEPORT: it spreads new connections over the group, so each io
+/// thread accepts its own and no thread hands sockets to another). Socket k
+/// belongs to `contexts[k % contexts.size()]`. Takes over `inherited` (a
+/// predecessor's group, all of it: a socket left behind would reset the
+/// connections in its queue) first, then adds sockets until every context
+/// has one, when those allow it. Before opening a fresh group it checks that
+/// nothing else listens on the address: SO_REUSEPORT would otherwise let a
+/// second program of the same user share the port silently. Throws like
+/// listen_on.
+std::vector<boost::asio::ip::tcp::acceptor>
+listen_group(const std::vector<boost::asio::io_context*>& contexts, const endpoint& where,
+             const std::vector<int>& inherited);
+
 /// Renders "host:port" for messages.
 std::string to_string(const endpoint& where);
 
-/// Accepts connections on one io thread and hands them to the io threads in
-/// turn, each accepted socket already bound to its thread's io_context.
+/// Accepts connections and hands them to its io threads in turn, each
+/// accepted socket already bound to its thread's io_context. With one
+/// listening socket per io thread (listen_group), each listener has one
+/// thread: its own.
 class listener : public std::enable_shared_from_this<listener> {
 public:
   /// Takes a bound acceptor (see listen_on), the threads to serve on, and
@@ -42,6 +58,10 @@ public:
 
   /// Starts accepting.
   void run();
+
+  /// Accepts again after the connection gate stopped it at its bound (any
+  /// thread; the gate calls it as a connection closes).
+  void resume();
 
   /// Stops accepting and closes the socket, so new connections are refused
   /// (any thread; takes effect on the acceptor's thread).

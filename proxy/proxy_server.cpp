@@ -6,6 +6,7 @@
 #include "proxy/listener.hpp"
 
 #include <algorithm>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -20,7 +21,9 @@ struct proxy_server::impl {
   // The threads are declared before the listener: its acceptor lives on
   // thread 0's io_context and must be destroyed before it.
   std::vector<std::unique_ptr<proxy::io_thread>> threads;
-  std::shared_ptr<proxy::listener> listener;
+  /// One per listening socket: each accepts for its own io thread (or, on
+  /// a predecessor's single socket, for all of them).
+  std::vector<std::shared_ptr<proxy::listener>> listeners;
   uint16_t port = 0;
   bool running = false;
 };
@@ -36,18 +39,25 @@ proxy_server::~proxy_server() {
   shutdown();
 }
 
-void proxy_server::start(int inherited_fd) {
+unsigned proxy_server::thread_count(const proxy_settings& settings) {
+  if (settings.threads > 0)
+    return settings.threads;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+void proxy_server::start(const std::vector<int>& inherited_fds) {
   auto& st = *impl_;
   // Once only: a stopped server's io_contexts live on until destruction.
   if (!st.threads.empty())
     return;
-  auto count = std::max(1u, st.settings.threads);
+  auto count = thread_count(st.settings);
   auto max_connections = st.settings.max_connections > 0 ? st.settings.max_connections
                                                          : uint64_t{10000};
   st.gate = std::make_unique<proxy::connection_gate>(max_connections);
   st.budget = std::make_unique<proxy::body_budget>(st.settings.max_buffered);
   try {
     std::vector<proxy::io_thread*> threads;
+    std::vector<boost::asio::io_context*> contexts;
     for (unsigned i = 0; i < count; ++i) {
       st.threads.push_back(
         std::make_unique<proxy::io_thread>(st.settings, i));
@@ -55,19 +65,35 @@ void proxy_server::start(int inherited_fd) {
       thread.set_port_source(st.make_ports(thread.context(), i, thread.counters()));
       thread.set_limits(st.gate.get(), st.budget.get());
       threads.push_back(&thread);
+      contexts.push_back(&thread.context());
     }
-    auto acceptor = proxy::listen_on(threads.front()->context(),
-                                     st.settings.listen, inherited_fd);
-    st.listener = std::make_shared<proxy::listener>(std::move(acceptor),
-                                                    std::move(threads), *st.gate);
+    auto acceptors = proxy::listen_group(contexts, st.settings.listen, inherited_fds);
+    // A socket per thread: each listener feeds its own thread. Fewer (a
+    // predecessor's single socket): each feeds all of them in turn.
+    bool own_thread_each = acceptors.size() >= threads.size();
+    for (std::size_t k = 0; k < acceptors.size(); ++k) {
+      auto served = own_thread_each ? std::vector<proxy::io_thread*>{threads[k % threads.size()]}
+                                    : threads;
+      st.listeners.push_back(std::make_shared<proxy::listener>(std::move(acceptors[k]),
+                                                               std::move(served), *st.gate));
+    }
   } catch (...) {
     // Nothing runs yet: drop what was built, so start() may be tried again.
-    st.listener.reset();
+    st.listeners.clear();
     st.threads.clear();
     throw;
   }
-  st.port = st.listener->port();
-  st.listener->run();
+  st.port = st.listeners.front()->port();
+  // A connection closing below the bound wakes every listener the gate
+  // stopped (any thread; each resumes on its own).
+  st.gate->on_room([weak = std::vector<std::weak_ptr<proxy::listener>>(st.listeners.begin(),
+                                                                       st.listeners.end())] {
+    for (auto& w : weak)
+      if (auto l = w.lock())
+        l->resume();
+  });
+  for (auto& l : st.listeners)
+    l->run();
   for (auto& thread : st.threads)
     thread->start();
   st.running = true;
@@ -75,6 +101,7 @@ void proxy_server::start(int inherited_fd) {
             {{"host", st.settings.listen.host},
              {"port", st.port},
              {"io_threads", count},
+             {"listening_sockets", st.listeners.size()},
              {"max_connections", max_connections}});
 }
 
@@ -85,7 +112,8 @@ void proxy_server::shutdown() {
   st.running = false;
   // First no new connections, then the sessions: the stop is queued on
   // thread 0 ahead of its own shutdown.
-  st.listener->stop();
+  for (auto& l : st.listeners)
+    l->stop();
   for (auto& thread : st.threads)
     thread->begin_shutdown();
   for (auto& thread : st.threads)
@@ -93,7 +121,7 @@ void proxy_server::shutdown() {
   // No listener to wake any more; sessions the io_contexts still hold
   // may leave the gate as they are destroyed.
   st.gate->on_room({});
-  st.listener.reset();
+  st.listeners.clear();
   log::info("proxy", "stopped");
 }
 
@@ -101,8 +129,11 @@ uint16_t proxy_server::port() const {
   return impl_->port;
 }
 
-int proxy_server::listen_fd() const {
-  return impl_->listener ? impl_->listener->native_handle() : -1;
+std::vector<int> proxy_server::listen_fds() const {
+  std::vector<int> fds;
+  for (auto& l : impl_->listeners)
+    fds.push_back(l->native_handle());
+  return fds;
 }
 
 void proxy_server::reconfigure(const proxy_settings& settings) {

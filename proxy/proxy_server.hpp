@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
 
 namespace boost::asio {
 class io_context;
@@ -21,9 +22,10 @@ namespace corral {
 using port_source_factory = std::function<std::unique_ptr<port_source>(
   boost::asio::io_context& ioc, unsigned index, thread_counters& counters)>;
 
-/// The HTTP/1.1 reverse proxy: `settings.threads` io threads, each with its
-/// own single-threaded io_context, port source and backend connection pool;
-/// one listener hands accepted connections to them in turn.
+/// The HTTP/1.1 reverse proxy: `settings.threads` io threads (0: one per
+/// core), each with its own single-threaded io_context, port source, backend
+/// connection pool and listening socket (SO_REUSEPORT: the kernel spreads
+/// new connections over them).
 ///
 /// Lifecycle: start(), later shutdown() (both from a thread that is not one
 /// of the proxy's own), then destroy the proxy_server. Destruction frees the
@@ -41,13 +43,18 @@ public:
   ~proxy_server();
 
   /// Creates the port sources, binds settings.listen (or takes over the
-  /// listening socket `inherited_fd`) and starts the io threads. Throws
+  /// listening sockets `inherited_fds` of a predecessor) with a socket per
+  /// io thread (see proxy::listen_group), and starts the io threads. Throws
   /// std::runtime_error when binding fails, with a message like "cannot
   /// listen on 127.0.0.1:8080: address already in use".
-  void start(int inherited_fd = -1);
+  void start(const std::vector<int>& inherited_fds = {});
 
-  /// The listening socket, to hand over to a successor; -1 before start().
-  int listen_fd() const;
+  /// The listening sockets, to hand over to a successor; none before start().
+  std::vector<int> listen_fds() const;
+
+  /// The io threads `settings` ask for: settings.threads, or with 0 one per
+  /// core.
+  static unsigned thread_count(const proxy_settings& settings);
 
   /// Applies new settings to every io thread, from each one's next use of
   /// them (timeouts, retries, body limit); listen and threads stay.

@@ -26,8 +26,9 @@ struct proxy_settings {
   /// Keep a client's X-Forwarded-For (appending to it) and other forwarding
   /// fields: only when corral sits behind a proxy that sets them.
   bool trust_forwarded = false;
-  /// io threads, each with its own io_context, backend pool and balancer link.
-  uint32_t threads = 1;
+  /// io threads, each with its own io_context, listening socket, backend
+  /// pool and balancer link; 0: one per core (proxy_server::thread_count).
+  uint32_t threads = 0;
   /// Connecting to a backend.
   std::chrono::milliseconds connect_timeout{1000};
   /// A backend's answer: until its head arrives, and then between any two

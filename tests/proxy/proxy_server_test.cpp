@@ -8,6 +8,10 @@
 #include <optional>
 #include <stdexcept>
 #include <thread>
+#include <vector>
+
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace corral::test {
 namespace {
@@ -715,6 +719,51 @@ TEST_F(proxy_test, bind_failure_names_the_address_and_the_reason) {
                                        + std::to_string(port())
                                        + ": address already in use");
   }
+}
+
+TEST_F(proxy_test, each_io_thread_listens_on_a_socket_of_its_own) {
+  test_backend a;
+  balancer.set_ports({a.port()});
+  auto settings = test_settings();
+  settings.threads = 3;
+  start(settings);
+  auto fds = server->listen_fds();
+  ASSERT_EQ(fds.size(), 3u);
+  for (int fd : fds) {
+    int on = 0;
+    socklen_t size = sizeof(on);
+    ASSERT_EQ(::getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, &size), 0);
+    EXPECT_EQ(on, 1) << "a socket outside the group";
+  }
+  // The kernel picks a socket of the group by each connection's addresses:
+  // whichever thread's socket it picked, every connection is served.
+  EXPECT_EQ(get_concurrently(port(), 30, 2), 60u);
+  EXPECT_EQ(server->stats().connections_accepted, 30u);
+}
+
+TEST_F(proxy_test, a_successor_takes_the_sockets_over_grows_the_group_and_serves) {
+  // What an upgrade does (app/takeover.cpp hands the descriptors over; here
+  // they are duplicated): the successor takes the whole group, adds sockets
+  // for its extra threads, and serves once the predecessor has stopped.
+  test_backend a;
+  balancer.set_ports({a.port()});
+  auto settings = test_settings();
+  settings.threads = 2;
+  start(settings);
+  std::vector<int> handed;
+  for (int fd : server->listen_fds())
+    handed.push_back(::dup(fd));
+  auto successor_settings = settings;
+  successor_settings.listen.port = port();
+  successor_settings.threads = 3;
+  proxy_server successor{successor_settings, balancer.factory()};
+  successor.start(handed);
+  EXPECT_EQ(successor.port(), port());
+  EXPECT_EQ(successor.listen_fds().size(), 3u);
+  server->shutdown();
+  EXPECT_EQ(get_concurrently(port(), 10, 3), 30u);
+  EXPECT_EQ(successor.stats().connections_accepted, 10u);
+  successor.shutdown();
 }
 
 TEST_F(proxy_test, shutdown_lets_an_in_flight_request_finish_and_refuses_new_ones) {
