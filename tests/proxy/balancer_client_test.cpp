@@ -20,7 +20,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -150,11 +152,13 @@ stand_in(balancer_actor::stateful_pointer<stand_in_state> self,
   };
 }
 
-/// Hears what corral's balancer tells its owner, and ignores it.
-balancer_listener_actor::behavior_type silent_listener() {
+/// Hears what corral's balancer tells its owner, and only counts it in
+/// `heard`: a spawn argument, because CAF 0.17.6 binds a reference to a null
+/// tuple when an actor is spawned with none (UBSan reports it).
+balancer_listener_actor::behavior_type silent_listener(std::shared_ptr<std::atomic<int>> heard) {
   return {
-    [](atom::suspect, uint16_t) {},
-    [](atom::traffic) {},
+    [=](atom::suspect, uint16_t) { ++*heard; },
+    [=](atom::traffic) { ++*heard; },
   };
 }
 
@@ -378,7 +382,7 @@ TEST_F(balancer_client_test, a_killed_balancer_answers_waiting_sessions_with_not
 
 // The client against corral's own balancer: the contract both sides rely on.
 TEST_F(balancer_client_test, the_real_balancer_hands_out_round_robin_and_settles) {
-  auto listener = sys.spawn(silent_listener);
+  auto listener = sys.spawn(silent_listener, std::make_shared<std::atomic<int>>(0));
   balancer = sys.spawn(::corral::balancer, listener, balancer_settings{}, nullptr);
   for (uint16_t port : {8001, 8002, 8003})
     caf::anon_send(balancer, atom::up{}, port);

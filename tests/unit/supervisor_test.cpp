@@ -718,7 +718,10 @@ TEST(supervisor_threads_test, shutdown_waits_for_container_actors_busy_in_the_en
   rt->hold("remove");
 
   auto record = std::make_shared<shutdown_record>();
-  auto client = sys.spawn([=](caf::event_based_actor* self) -> caf::behavior {
+  // The record goes in as a spawn argument: CAF 0.17.6 binds a reference to a
+  // null tuple when an actor is spawned with none (UBSan reports it).
+  auto client = sys.spawn([sup, rt](caf::event_based_actor* self,
+                                    std::shared_ptr<shutdown_record> record) -> caf::behavior {
     return {
       [=](caf::ok_atom) {
         self->request(sup, caf::infinite, atom::shutdown_v, false).then([=](bool) {
@@ -740,7 +743,7 @@ TEST(supervisor_threads_test, shutdown_waits_for_container_actors_busy_in_the_en
           });
       },
     };
-  });
+  }, record);
   auto status_seen = record->status_seen.get_future();
   auto answer_seen = record->answer_seen.get_future();
   caf::anon_send(client, caf::ok_atom_v);
