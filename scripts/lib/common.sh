@@ -156,7 +156,7 @@ run_sanitized() {
     say "running the tests under the $kind sanitizer"
     if ! (cd "$dir" \
           && ASAN_OPTIONS="detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1" \
-             UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+             UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$CORRAL_ROOT/tests/ubsan.supp" \
              TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$CORRAL_ROOT/tests/tsan.supp" \
              ctest --output-on-failure --timeout 600 "${select[@]}" "${ctest_args[@]}"); then
       failed+=("$kind")
