@@ -123,9 +123,9 @@ build_progress() {
 # -- sanitizer builds (scripts/test --sanitize) -------------------------------------
 
 # run_sanitized KIND... -- [CTEST ARGS]: for each KIND (address: ASan + UBSan
-# over the suites that need no Docker and no CAF, and with CORRAL_SANITIZE_CAF=ON
-# those that link CAF too; thread: TSan over the proxy's suite,
-# whose io threads and balancer client really run concurrently), configures
+# over every suite that needs no Docker, the actors', the proxy's and the
+# corral binary's (static_mode_test) included; thread: TSan over the proxy's
+# suite, whose io threads and balancer client really run concurrently), configures
 # <repo>/build-asan or build-tsan (or $CORRAL_ASAN_BUILD, $CORRAL_TSAN_BUILD)
 # once with CORRAL_SANITIZE=KIND, builds only the test executables that run,
 # and runs them. Exits with the result.
@@ -141,12 +141,10 @@ run_sanitized() {
       address) dir="${CORRAL_ASAN_BUILD:-$CORRAL_ROOT/build-asan}"; target=sanitize_tests; select=(-LE docker) ;;
       thread) dir="${CORRAL_TSAN_BUILD:-$CORRAL_ROOT/build-tsan}"; target=proxy_tests; select=(-L proxy) ;;
     esac
-    if [ ! -f "$dir/CMakeCache.txt" ] || ! grep -qx "CORRAL_WERROR:BOOL=$werror" "$dir/CMakeCache.txt" \
-        || ! grep -qx "CORRAL_SANITIZE_CAF:BOOL=${CORRAL_SANITIZE_CAF:-OFF}" "$dir/CMakeCache.txt"; then
+    if [ ! -f "$dir/CMakeCache.txt" ] || ! grep -qx "CORRAL_WERROR:BOOL=$werror" "$dir/CMakeCache.txt"; then
       say "configuring the $kind sanitizer build in $dir"
       cmake -S "$CORRAL_ROOT" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-        -DCORRAL_WERROR="$werror" -DCORRAL_SANITIZE="$kind" \
-        -DCORRAL_SANITIZE_CAF="${CORRAL_SANITIZE_CAF:-OFF}" >/dev/null
+        -DCORRAL_WERROR="$werror" -DCORRAL_SANITIZE="$kind" >/dev/null
     fi
     say "building the tests under the $kind sanitizer ($target)"
     if ! NINJA_STATUS="[%f/%t] " cmake --build "$dir" -j "$(nproc)" --target "$target" -- -k 0 \
