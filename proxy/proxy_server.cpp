@@ -18,8 +18,8 @@ struct proxy_server::impl {
   /// Declared before the threads: their sessions leave them as they close.
   std::unique_ptr<proxy::connection_gate> gate;
   std::unique_ptr<proxy::body_budget> budget;
-  // The threads are declared before the listener: its acceptor lives on
-  // thread 0's io_context and must be destroyed before it.
+  // The threads are declared before the listeners: their acceptors live on
+  // the threads' io_contexts and must be destroyed before them.
   std::vector<std::unique_ptr<proxy::io_thread>> threads;
   /// One per listening socket: each accepts for its own io thread (or, on
   /// a predecessor's single socket, for all of them).
