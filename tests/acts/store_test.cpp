@@ -236,7 +236,8 @@ TEST(acts_store_processes, concurrent_writers_in_three_processes_lose_and_duplic
         for (int i = 0; i < acts_per_writer; ++i)
           if (s.add_act(make_act(w * 1000 + i, i)) != insert_result::stored)
             status = 2;
-      } catch (...) {
+      } catch (const std::exception& e) {
+        std::fprintf(stderr, "child: %s\n", e.what());
         status = 1;
       }
       ::_exit(status);

@@ -3,7 +3,9 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
 #include <string_view>
+#include <thread>
 
 namespace acts {
 
@@ -165,11 +167,23 @@ store::store(const std::string& path) {
     sqlite3_busy_timeout(db_, busy_timeout_ms);
     // WAL lets readers in every process proceed while one process writes.
     // The mode is stored in the file, so the first process sets it for all.
-    {
-      statement wal{db_, "PRAGMA journal_mode=WAL"};
-      if (!wal.step() || wal.text(0) != "wal")
-        throw store_failure("cannot switch " + path
-                            + " to WAL mode: the volume must support shared memory (a local filesystem)");
+    // Processes that open a fresh file at once race to switch it: each
+    // holds the read lock while it asks for the write lock, and SQLite
+    // breaks that deadlock by refusing one of them at once, without the busy
+    // timeout. The refused one asks again, as the busy timeout would have.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(busy_timeout_ms);
+    for (;;) {
+      try {
+        statement wal{db_, "PRAGMA journal_mode=WAL"};
+        if (!wal.step() || wal.text(0) != "wal")
+          throw store_failure("cannot switch " + path
+                              + " to WAL mode: the volume must support shared memory (a local filesystem)");
+        break;
+      } catch (const store_busy&) {
+        if (std::chrono::steady_clock::now() >= deadline)
+          throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
     }
     // FULL: fsync the WAL at every commit, so a 201 survives a power cut,
     // not just a killed container. Both settings are per connection.
