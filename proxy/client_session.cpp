@@ -4,6 +4,7 @@
 #include "proxy/session.hpp"
 
 #include "log/log.hpp"
+#include "proxy/deadline.hpp"
 #include "proxy/http_rules.hpp"
 #include "proxy/io_thread.hpp"
 #include "proxy/upstream_exchange.hpp"
@@ -174,17 +175,6 @@ private:
   void on_linger(error_code ec);
   void close();
 
-  /// Sets the deadline of the client operation about to start.
-  void expect_within(std::chrono::milliseconds timeout) {
-    deadline_ = clock_type::now() + timeout;
-  }
-  /// The error a completed client operation reports: a timeout when the
-  /// tick ended it; the deadline is cleared either way.
-  error_code outcome_of(error_code ec) {
-    deadline_ = clock_type::time_point::max();
-    return std::exchange(timed_out_, false) ? beast::error::timeout : ec;
-  }
-
   io_thread& thread_;
   socket_type client_;
   beast::flat_buffer client_buffer_;
@@ -233,10 +223,8 @@ private:
   bool closed_ = false;
   /// A wait for the client's end is out while the backend works.
   bool watching_client_ = false;
-  /// The pending client operation's deadline (max: none), and whether the
-  /// tick ended it.
-  clock_type::time_point deadline_ = clock_type::time_point::max();
-  bool timed_out_ = false;
+  /// The pending client operation's deadline.
+  phase_deadline deadline_;
 };
 
 // -- the client's request ------------------------------------------------------
@@ -253,7 +241,7 @@ void client_session::read_request() {
   // header_timeout, however slowly its bytes come (slowloris).
   if (std::exchange(first_request_, false) || client_buffer_.size() > 0)
     return read_header();
-  expect_within(thread_.settings().idle_timeout);
+  deadline_.set(thread_.settings().idle_timeout);
   client_.async_read_some(client_buffer_.prepare(client_buffer_size),
                           [self = shared_from_this()](error_code ec, std::size_t bytes) {
                             self->on_request_begins(ec, bytes);
@@ -263,7 +251,7 @@ void client_session::read_request() {
 void client_session::on_request_begins(error_code ec, std::size_t bytes) {
   if (closed_)
     return;
-  ec = outcome_of(ec);
+  ec = deadline_.outcome(ec);
   if (ec == net::error::eof)
     return close(); // the client closed between requests
   if (ec)
@@ -273,7 +261,7 @@ void client_session::on_request_begins(error_code ec, std::size_t bytes) {
 }
 
 void client_session::read_header() {
-  expect_within(thread_.settings().header_timeout);
+  deadline_.set(thread_.settings().header_timeout);
   http::async_read_header(client_, client_buffer_, *request_,
                           [self = shared_from_this()](error_code ec, std::size_t) {
                             self->on_read_header(ec);
@@ -304,7 +292,7 @@ void client_session::release_body() {
 void client_session::on_read_header(error_code ec) {
   if (closed_)
     return;
-  ec = outcome_of(ec);
+  ec = deadline_.outcome(ec);
   if (ec)
     return on_read_error(ec);
   chunked_ = request_->chunked();
@@ -328,7 +316,7 @@ void client_session::on_read_header(error_code ec) {
   // The client waits for a go-ahead before it sends the body. The backend
   // never sees the Expect: it gets the whole body at once.
   if (beast::iequals(request_->get()[http::field::expect], "100-continue")) {
-    expect_within(thread_.settings().client_timeout);
+    deadline_.set(thread_.settings().client_timeout);
     net::async_write(client_, net::buffer(continue_line),
                      [self = shared_from_this()](error_code e, std::size_t) {
                        self->on_write_continue(e);
@@ -341,7 +329,7 @@ void client_session::on_read_header(error_code ec) {
 void client_session::on_write_continue(error_code ec) {
   if (closed_)
     return;
-  ec = outcome_of(ec);
+  ec = deadline_.outcome(ec);
   if (ec) {
     fail(ec, "write 100-continue");
     return close();
@@ -368,7 +356,7 @@ void client_session::read_counted_body() {
   // Each read must progress within client_timeout: a slow but steady
   // upload passes, a stalled one does not. Never past the body's end: what
   // follows is the next request's.
-  expect_within(thread_.settings().client_timeout);
+  deadline_.set(thread_.settings().client_timeout);
   client_.async_read_some(net::buffer(body_.get() + body_read_, body_size_ - body_read_),
                           [self = shared_from_this()](error_code ec, std::size_t bytes) {
                             self->on_read_counted_body(ec, bytes);
@@ -378,7 +366,7 @@ void client_session::read_counted_body() {
 void client_session::on_read_counted_body(error_code ec, std::size_t bytes) {
   if (closed_)
     return;
-  ec = outcome_of(ec);
+  ec = deadline_.outcome(ec);
   if (ec == net::error::eof)
     ec = http::error::partial_message;
   if (ec)
@@ -390,7 +378,7 @@ void client_session::on_read_counted_body(error_code ec, std::size_t bytes) {
 }
 
 void client_session::read_chunked_body() {
-  expect_within(thread_.settings().client_timeout);
+  deadline_.set(thread_.settings().client_timeout);
   http::async_read_some(client_, client_buffer_, *request_,
                         [self = shared_from_this()](error_code ec, std::size_t) {
                           self->on_read_chunked_body(ec);
@@ -400,7 +388,7 @@ void client_session::read_chunked_body() {
 void client_session::on_read_chunked_body(error_code ec) {
   if (closed_)
     return;
-  ec = outcome_of(ec);
+  ec = deadline_.outcome(ec);
   if (ec)
     return on_read_error(ec);
   if (!request_->is_done())
@@ -477,11 +465,9 @@ void client_session::on_request() {
 void client_session::on_tick(clock_type::time_point now) {
   if (closed_)
     return;
-  if (now >= deadline_) {
+  if (deadline_.expire_at(now)) {
     // As basic_stream did: the connection closes, which completes the
-    // pending operation, and outcome_of() reports the timeout.
-    deadline_ = clock_type::time_point::max();
-    timed_out_ = true;
+    // pending operation, and its handler hears the timeout.
     error_code ignored;
     client_.close(ignored);
   }
@@ -595,7 +581,7 @@ void client_session::on_body_piece(error_code ec, std::string_view piece, bool l
   }
   head_sent_ = true;
   last_piece_ = last;
-  expect_within(thread_.settings().client_timeout);
+  deadline_.set(thread_.settings().client_timeout);
   net::async_write(client_, out, [self = shared_from_this()](error_code e, std::size_t) {
     self->on_write_piece(e);
   });
@@ -604,7 +590,7 @@ void client_session::on_body_piece(error_code ec, std::string_view piece, bool l
 void client_session::on_write_piece(error_code ec) {
   if (closed_)
     return;
-  ec = outcome_of(ec);
+  ec = deadline_.outcome(ec);
   if (ec) {
     // The client left mid-answer: if the backend's answer is not read to
     // its end, close() closes that connection rather than pooling it.
@@ -634,7 +620,7 @@ void client_session::send_error(http::status status, std::string_view text, bool
   local_->body() = text;
   local_->keep_alive(keep_alive);
   local_->prepare_payload();
-  expect_within(thread_.settings().client_timeout);
+  deadline_.set(thread_.settings().client_timeout);
   http::async_write(client_, *local_,
                     [self = shared_from_this(), keep_alive](error_code ec, std::size_t) {
                       self->on_write_error(keep_alive, ec);
@@ -644,7 +630,7 @@ void client_session::send_error(http::status status, std::string_view text, bool
 void client_session::on_write_error(bool keep_alive, error_code ec) {
   if (closed_)
     return;
-  ec = outcome_of(ec);
+  ec = deadline_.outcome(ec);
   auto status = local_->result_int();
   local_.reset();
   if (ec) {
@@ -684,7 +670,7 @@ void client_session::linger() {
     return close();
   client_buffer_.clear();
   // One deadline for the whole drain.
-  expect_within(linger_timeout);
+  deadline_.set(linger_timeout);
   client_.async_read_some(client_buffer_.prepare(client_buffer_size),
                           [self = shared_from_this()](error_code e, std::size_t) {
                             self->on_linger(e);
@@ -694,7 +680,7 @@ void client_session::linger() {
 void client_session::on_linger(error_code ec) {
   if (closed_)
     return;
-  if (timed_out_ || ec)
+  if (ec)
     return close(); // EOF: the client read everything and left
   client_.async_read_some(client_buffer_.prepare(client_buffer_size),
                           [self = shared_from_this()](error_code e, std::size_t) {
@@ -706,7 +692,7 @@ void client_session::close() {
   if (std::exchange(closed_, true))
     return;
   phase_ = phase::closed;
-  deadline_ = clock_type::time_point::max();
+  deadline_.clear();
   // Pending handlers return at once when they see closed_; a port in hand
   // is given back by the exchange, so it is reported exactly once.
   exchange_.abandon();

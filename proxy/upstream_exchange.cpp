@@ -77,7 +77,7 @@ void upstream_exchange::on_port(std::optional<uint16_t> port) {
 
 void upstream_exchange::connect() {
   thread_.counters().backend_connects.add();
-  expect_within(thread_.settings().connect_timeout);
+  deadline_.set(thread_.settings().connect_timeout);
   backend_.async_connect(tcp::endpoint(net::ip::address_v4::loopback(), *port_),
                          [this, life = owner_.hold()](error_code ec) { on_connect(ec); });
 }
@@ -85,7 +85,7 @@ void upstream_exchange::connect() {
 void upstream_exchange::on_connect(error_code ec) {
   if (!live_)
     return;
-  ec = outcome_of(ec);
+  ec = deadline_.outcome(ec);
   // corral could not even open a socket (out of descriptors): the backend
   // is not to blame. Its port is settled as finished, not failed, and the
   // client hears that corral is busy.
@@ -110,7 +110,7 @@ void upstream_exchange::on_connect(error_code ec) {
 void upstream_exchange::write_request() {
   // One deadline for writing the request and reading the answer's head;
   // each body read then gets its own (proxy_settings::backend_timeout).
-  expect_within(thread_.settings().backend_timeout);
+  deadline_.set(thread_.settings().backend_timeout);
   // Head and body in one gather write: one system call for most requests.
   std::array<net::const_buffer, 2> request{net::buffer(head_.data(), head_.size()),
                                            net::buffer(body_.data(), body_.size())};
@@ -122,10 +122,8 @@ void upstream_exchange::write_request() {
 void upstream_exchange::on_write_request(error_code ec) {
   if (!live_)
     return;
-  if (timed_out_) {
-    timed_out_ = false;
+  if (deadline_.take_expired())
     return fail_attempt(failure_point::timeout, beast::error::timeout);
-  }
   if (ec)
     return fail_attempt(failure_point::connection_broke_before_response, ec);
   // Most answers come within a tick: only a slow one makes the session
@@ -154,7 +152,7 @@ void upstream_exchange::on_read_head(error_code ec) {
     return;
   // The deadline runs on through interim answers: it is cleared below,
   // once the final head is in or the attempt failed.
-  if (std::exchange(timed_out_, false))
+  if (deadline_.take_expired())
     return fail_attempt(failure_point::timeout, beast::error::timeout);
   if (ec) {
     bool started = answer_->got_some() || buffers_->backend.size() > 0;
@@ -185,7 +183,7 @@ void upstream_exchange::on_read_head(error_code ec) {
     thread_.counters().retries.add();
     return owner_.ask_port(true);
   }
-  deadline_ = clock_type::time_point::max();
+  deadline_.clear();
   // Read before the owner rewrites the head: what the backend said about
   // its connection and its body.
   backend_keep_alive_ = answer_->keep_alive();
@@ -263,7 +261,7 @@ void upstream_exchange::read_counted() {
   // Each read must progress within backend_timeout: a large answer that
   // keeps coming is never cut off, a stalled one is. Never past the body's
   // end: what follows would not be ours to relay.
-  expect_within(thread_.settings().backend_timeout);
+  deadline_.set(thread_.settings().backend_timeout);
   auto want = static_cast<std::size_t>(
     std::min<uint64_t>(buffers_->relay.size(), remaining_));
   backend_.async_read_some(net::buffer(buffers_->relay.data(), want),
@@ -275,7 +273,7 @@ void upstream_exchange::read_counted() {
 void upstream_exchange::on_read_counted(error_code ec, std::size_t bytes) {
   if (!live_)
     return;
-  ec = outcome_of(ec);
+  ec = deadline_.outcome(ec);
   if (ec == net::error::eof)
     ec = http::error::partial_message; // closed before the announced length
   if (ec)
@@ -291,7 +289,7 @@ void upstream_exchange::read_parsed() {
   auto& body = answer_->get().body();
   body.data = buffers_->relay.data();
   body.size = buffers_->relay.size();
-  expect_within(thread_.settings().backend_timeout);
+  deadline_.set(thread_.settings().backend_timeout);
   http::async_read_some(backend_, buffers_->backend, *answer_,
                         [this, life = owner_.hold()](error_code ec, std::size_t) {
                           on_read_parsed(ec);
@@ -301,7 +299,7 @@ void upstream_exchange::read_parsed() {
 void upstream_exchange::on_read_parsed(error_code ec) {
   if (!live_)
     return;
-  ec = outcome_of(ec);
+  ec = deadline_.outcome(ec);
   if (ec == http::error::need_buffer)
     ec = {};
   if (ec)
@@ -344,7 +342,7 @@ void upstream_exchange::finish() {
 void upstream_exchange::abandon() {
   live_ = false;
   waiting_ = false;
-  deadline_ = clock_type::time_point::max();
+  deadline_.clear();
   release_backend(false);
   settle_port(outcome::finished);
   // The buffers stay: an aborted read may still complete into them. The
@@ -354,19 +352,8 @@ void upstream_exchange::abandon() {
 // -- deadlines, ports and the connection ----------------------------------------
 
 void upstream_exchange::expire() {
-  deadline_ = clock_type::time_point::max();
-  timed_out_ = true;
-  // Closing completes the pending operation (operation_aborted), which
-  // outcome_of() then reports as the timeout it is.
   error_code ignored;
   backend_.close(ignored);
-}
-
-error_code upstream_exchange::outcome_of(error_code ec) {
-  deadline_ = clock_type::time_point::max();
-  if (std::exchange(timed_out_, false))
-    return beast::error::timeout;
-  return ec;
 }
 
 void upstream_exchange::settle_port(outcome how) {
@@ -387,7 +374,7 @@ void upstream_exchange::settle_port(outcome how) {
 }
 
 void upstream_exchange::release_backend(bool reusable) {
-  deadline_ = clock_type::time_point::max();
+  deadline_.clear();
   if (reusable && port_ && !thread_.shutting_down()) {
     thread_.pool().release(*port_, std::move(backend_));
     return;

@@ -2,6 +2,7 @@
 // back. Included only by the two translation units that need Beast's parser.
 #pragma once
 
+#include "proxy/deadline.hpp"
 #include "proxy/http_rules.hpp"
 #include "proxy/upstream_pool.hpp"
 
@@ -116,7 +117,7 @@ public:
   /// The thread's tick: past its deadline the pending operation is ended as
   /// a timeout (the connection is closed, which completes it).
   void on_tick(clock_type::time_point now) {
-    if (now >= deadline_)
+    if (deadline_.expire_at(now))
       expire();
   }
 
@@ -163,14 +164,9 @@ private:
   /// may stop as soon as the balancer hears it).
   void complete();
 
-  /// Sets the deadline of the operation about to start.
-  void expect_within(std::chrono::milliseconds timeout) {
-    deadline_ = clock_type::now() + timeout;
-  }
+  /// Ends the pending operation whose deadline passed: closing the
+  /// connection completes it, and its handler hears the timeout.
   void expire();
-  /// The error a completed operation reports: a timeout when expire()
-  /// ended it, and the deadline is cleared either way.
-  boost::system::error_code outcome_of(boost::system::error_code ec);
   /// Reports the port in hand (if any) exactly once.
   void settle_port(outcome how);
   /// Ends the backend connection: back to the pool, or closed.
@@ -194,10 +190,8 @@ private:
   bool pooled_ = false;
   /// Handlers act only while the exchange is live: abandon() ends it.
   bool live_ = false;
-  /// The pending operation's deadline (time_point::max(): none).
-  clock_type::time_point deadline_ = clock_type::time_point::max();
-  /// expire() ended the pending operation.
-  bool timed_out_ = false;
+  /// The pending operation's deadline.
+  phase_deadline deadline_;
   /// The request is at the backend, its answer's head not in yet.
   bool waiting_ = false;
   clock_type::time_point sent_at_;
