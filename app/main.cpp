@@ -502,7 +502,8 @@ int run(config cfg, const std::string& config_path, sigset_t signals,
   // 1. io first: no new requests, in-flight ones finish (bounded). After a
   // handover the sockets stay open in the successor, which accepts on.
   watch.reset();
-  proxy.shutdown();
+  proxy.shutdown(handed_over ? proxy_server::listen_sockets::handed_over
+                             : proxy_server::listen_sockets::close);
   admin.shutdown();
   if (feed)
     feed->stop();

@@ -51,6 +51,10 @@ constexpr std::size_t client_buffer_size = 8 * 1024;
 /// How long a closing connection is drained so that the client reads our
 /// last response instead of a reset caused by its unread bytes.
 constexpr auto linger_timeout = std::chrono::seconds(2);
+/// How long a stopping server waits for the first request of a connection
+/// that has sent nothing yet (its request is usually a round trip away; a
+/// browser's preconnect may never send one).
+constexpr auto fresh_connection_grace = std::chrono::seconds(1);
 
 constexpr std::string_view continue_line = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr std::string_view crlf = "\r\n";
@@ -99,9 +103,11 @@ public:
   }
 
   void run() {
-    if (thread_.shutting_down())
-      return close();
     read_request();
+    // Accepted as the server stops (it was in the kernel's queue): its
+    // request is on its way and is served like any other.
+    if (thread_.shutting_down())
+      on_server_shutdown();
   }
 
   // port_waiter
@@ -182,8 +188,9 @@ private:
   std::optional<http::request_parser<http::string_body>> request_;
   upstream_exchange exchange_;
 
-  /// The first request of the connection: its head must come within
-  /// header_timeout of the accept; later ones may idle first.
+  /// No request has been read on this connection yet: its head must come
+  /// within header_timeout of the accept (later ones may idle first), and
+  /// a stopping server waits a little for it (fresh_connection_grace).
   bool first_request_ = true;
   /// The current request was read whole.
   bool request_complete_ = false;
@@ -239,7 +246,7 @@ void client_session::read_request() {
   // A keep-alive connection may idle (idle_timeout) until its next request
   // begins; from then on, or from the accept, the head must arrive within
   // header_timeout, however slowly its bytes come (slowloris).
-  if (std::exchange(first_request_, false) || client_buffer_.size() > 0)
+  if (first_request_ || client_buffer_.size() > 0)
     return read_header();
   deadline_.set(thread_.settings().idle_timeout);
   client_.async_read_some(client_buffer_.prepare(client_buffer_size),
@@ -424,6 +431,7 @@ void client_session::on_request() {
   counters.requests.add();
   started_ = clock_type::now();
   request_complete_ = true;
+  first_request_ = false;
   auto& req = request_->get();
   method_ = req.method();
   client_version_ = req.version();
@@ -704,11 +712,19 @@ void client_session::close() {
 void client_session::on_server_shutdown() {
   if (closed_)
     return;
-  // Idle between requests: nothing to finish. Anything else finishes its
-  // current request, whose response then carries Connection: close.
+  // Idle between requests: nothing to finish (a client whose next request
+  // crosses the close sends it again on a new connection, as HTTP allows).
+  // A fresh connection is not idle: its client connected to send a request,
+  // which may be on its way, and it has nothing to send it again on. It gets
+  // a moment for it. Anything else finishes its current request, whose
+  // response then carries Connection: close.
   bool idle = phase_ == phase::reading && client_buffer_.size() == 0
               && !(request_ && request_->got_some());
-  if (idle)
+  if (!idle)
+    return;
+  if (first_request_)
+    deadline_.cap(fresh_connection_grace);
+  else
     close();
 }
 

@@ -4,6 +4,7 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
@@ -21,6 +22,12 @@ public:
   /// The operation about to start must complete within `timeout`.
   void set(std::chrono::milliseconds timeout) {
     at_ = clock_type::now() + timeout;
+  }
+
+  /// The pending operation must complete within `timeout` from now, or by
+  /// its deadline if that comes first.
+  void cap(std::chrono::milliseconds timeout) {
+    at_ = std::min(at_, clock_type::now() + timeout);
   }
 
   /// No operation is timed.

@@ -61,6 +61,10 @@ void io_thread::begin_shutdown() {
 }
 
 void io_thread::add(tracked_session& session) {
+  // A connection the listener still took from the kernel's queue after this
+  // thread had seen its last session go: shutdown is on again until it ends.
+  if (std::exchange(finished_, false))
+    arm_shutdown_timer();
   sessions_.push_back(session);
   counters_.connections_accepted.add();
   arm_tick();
@@ -145,6 +149,7 @@ void io_thread::schedule_sweep() {
 void io_thread::on_begin_shutdown() {
   if (std::exchange(shutting_down_, true))
     return;
+  announce_shutdown();
   sweep_timer_.cancel();
   // The ioc may now run out of work: it ends when the last session is gone.
   work_.reset();
@@ -157,6 +162,10 @@ void io_thread::on_begin_shutdown() {
     finish_shutdown();
     return;
   }
+  arm_shutdown_timer();
+}
+
+void io_thread::arm_shutdown_timer() {
   shutdown_timer_.expires_after(settings_.shutdown_timeout);
   shutdown_timer_.async_wait([this](boost::system::error_code ec) {
     if (!ec)

@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/intrusive/list.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -83,6 +84,13 @@ public:
   /// Spawns the thread and runs the io_context until shutdown completes.
   void start();
 
+  /// Tells the sessions (any thread) that the server stops: from now on
+  /// every response carries `Connection: close`, even before the thread
+  /// hears begin_shutdown().
+  void announce_shutdown() {
+    stopping_.store(true, std::memory_order_relaxed);
+  }
+
   /// Asks the thread to shut down gracefully (any thread): close idle
   /// sessions, let busy ones finish within shutdown_timeout, then close the
   /// rest. The thread ends once no session is left.
@@ -122,9 +130,9 @@ public:
   thread_counters& counters() {
     return counters_;
   }
-  /// True once shutdown began: responses carry `Connection: close`.
+  /// True once shutdown was announced: responses carry `Connection: close`.
   bool shutting_down() const {
-    return shutting_down_;
+    return stopping_.load(std::memory_order_relaxed);
   }
 
   /// How often sessions hear on_tick: the granularity of every proxy
@@ -152,6 +160,7 @@ private:
 
   void run();
   void on_begin_shutdown();
+  void arm_shutdown_timer();
   void on_shutdown_timeout();
   void finish_shutdown();
   void schedule_sweep();
@@ -168,6 +177,8 @@ private:
   thread_counters counters_;
   session_list sessions_;
   bool shutting_down_ = false;
+  /// Set by announce_shutdown() (any thread), read by the sessions.
+  std::atomic<bool> stopping_{false};
   bool finished_ = false;
   connection_gate* gate_ = nullptr;
   body_budget* budget_ = nullptr;

@@ -39,6 +39,12 @@ public:
     return false;
   }
 
+  /// Takes a place whatever the bound: for a connection the kernel already
+  /// accepted that would otherwise be reset (a stopping listener's queue).
+  void enter() {
+    open_.fetch_add(1, std::memory_order_acq_rel);
+  }
+
   /// Gives a place back (a connection closed, or an accept failed).
   void leave() {
     open_.fetch_sub(1, std::memory_order_acq_rel);

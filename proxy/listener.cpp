@@ -11,8 +11,11 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstring>
+#include <linux/filter.h>
 #include <chrono>
 #include <stdexcept>
+#include <utility>
 #include <sys/socket.h>
 
 namespace corral::proxy {
@@ -148,13 +151,59 @@ void listener::resume() {
   });
 }
 
-void listener::stop() {
-  net::post(acceptor_.get_executor(), [self = shared_from_this()] {
-    self->stopped_ = true;
-    self->backoff_.cancel();
-    boost::system::error_code ignored;
-    self->acceptor_.close(ignored);
+std::future<void> listener::stop(stop_mode mode) {
+  auto done = std::make_shared<std::promise<void>>();
+  auto future = done->get_future();
+  net::post(acceptor_.get_executor(), [self = shared_from_this(), mode, done] {
+    if (!std::exchange(self->stopped_, true)) {
+      self->backoff_.cancel();
+      if (mode == stop_mode::close)
+        self->drain_queue();
+      boost::system::error_code ignored;
+      self->acceptor_.close(ignored);
+    }
+    done->set_value();
   });
+  return future;
+}
+
+void listener::drain_queue() {
+  // 1. No handshake completes from here on: a classic BPF program that keeps
+  // no byte of any packet. New clients' SYNs are dropped and retried a second
+  // later, when the closed socket refuses them; a handshake whose last ACK
+  // is dropped now was under way at this very moment (microseconds).
+  sock_filter drop_all{BPF_RET | BPF_K, 0, 0, 0};
+  sock_fprog program{1, &drop_all};
+  if (::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_ATTACH_FILTER, &program,
+                   sizeof(program))
+      != 0)
+    log::warn("proxy", "cannot freeze the listening socket's queue before closing it",
+              {{"error", std::strerror(errno)}});
+  // 2. The queue is all there will be: accept it to its end, above
+  // max_connections if need be (a reset is the only alternative).
+  boost::system::error_code ec;
+  acceptor_.non_blocking(true, ec);
+  uint64_t taken = 0;
+  for (;;) {
+    auto* thread = next_thread();
+    upstream_pool::socket_type socket(thread->context());
+    if (acceptor_.accept(socket, ec))
+      break; // would_block: empty
+    gate_.enter();
+    ++taken;
+    net::post(thread->context(), [thread, socket = std::move(socket)]() mutable {
+      start_session(*thread, std::move(socket));
+    });
+  }
+  if (taken > 0)
+    log::info("proxy", "serving the connections queued when the listener stopped",
+              {{"connections", taken}});
+}
+
+io_thread* listener::next_thread() {
+  auto* thread = threads_[next_];
+  next_ = (next_ + 1) % threads_.size();
+  return thread;
 }
 
 void listener::do_accept() {
@@ -172,8 +221,7 @@ void listener::do_accept() {
     log::info("proxy", "accepting again", {{"open", gate_.open()}});
   // Round robin over the threads; the new socket belongs to the target's
   // io_context from the start.
-  target_ = threads_[next_];
-  next_ = (next_ + 1) % threads_.size();
+  target_ = next_thread();
   acceptor_.async_accept(
     target_->context().get_executor(),
     [self = shared_from_this()](boost::system::error_code ec,
@@ -184,7 +232,7 @@ void listener::do_accept() {
 
 void listener::on_accept(boost::system::error_code ec,
                          upstream_pool::socket_type socket) {
-  if (stopped_ || ec == net::error::operation_aborted) {
+  if (ec == net::error::operation_aborted || (ec && stopped_)) {
     gate_.leave();
     return;
   }
@@ -200,6 +248,8 @@ void listener::on_accept(boost::system::error_code ec,
     });
     return;
   }
+  // Also when stop() came first: the kernel had handed this connection
+  // over already, and it is served like the rest of the queue.
   auto* thread = target_;
   net::post(thread->context(), [thread, socket = std::move(socket)]() mutable {
     start_session(*thread, std::move(socket));

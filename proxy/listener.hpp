@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <string>
 #include <vector>
@@ -63,9 +64,22 @@ public:
   /// thread; the gate calls it as a connection closes).
   void resume();
 
-  /// Stops accepting and closes the socket, so new connections are refused
-  /// (any thread; takes effect on the acceptor's thread).
-  void stop();
+  /// How a stopping listener lets go of its socket.
+  enum class stop_mode {
+    /// The socket closes for good. Closing a listening socket resets the
+    /// connections in its queue, which the kernel has completed and whose
+    /// clients may have sent their requests: so first no handshake may
+    /// complete any more (a filter drops every packet to the socket), then
+    /// the queue is accepted to its end and served, then it closes.
+    close,
+    /// A successor holds the socket too and accepts what is queued.
+    hand_over,
+  };
+
+  /// Stops accepting (any thread). Takes effect on the acceptor's thread;
+  /// the future is ready once it has, with the queue's connections (see
+  /// stop_mode::close) already on their way to their io threads.
+  std::future<void> stop(stop_mode mode);
 
   /// The bound port (useful when the settings asked for port 0).
   uint16_t port() const {
@@ -81,6 +95,10 @@ private:
   void do_accept();
   void on_accept(boost::system::error_code ec,
                  upstream_pool::socket_type socket);
+  /// Takes in what the kernel queued before the socket closes for good.
+  void drain_queue();
+  /// The io thread for the next connection, in turn.
+  io_thread* next_thread();
 
   boost::asio::ip::tcp::acceptor acceptor_;
   connection_gate& gate_;

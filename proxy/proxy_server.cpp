@@ -6,6 +6,7 @@
 #include "proxy/listener.hpp"
 
 #include <algorithm>
+#include <future>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -105,15 +106,24 @@ void proxy_server::start(const std::vector<int>& inherited_fds) {
              {"max_connections", max_connections}});
 }
 
-void proxy_server::shutdown() {
+void proxy_server::shutdown(listen_sockets sockets) {
   auto& st = *impl_;
   if (!st.running)
     return;
   st.running = false;
-  // First no new connections, then the sessions: the stop is queued on
-  // thread 0 ahead of its own shutdown.
+  // First no new connections, then the sessions. Every answer from here
+  // on says Connection: close, but the threads begin their shutdown only
+  // once every listener has stopped: the connections taken from the
+  // listeners' queues are posted to them by then, and are served.
+  for (auto& thread : st.threads)
+    thread->announce_shutdown();
+  auto mode = sockets == listen_sockets::close ? proxy::listener::stop_mode::close
+                                               : proxy::listener::stop_mode::hand_over;
+  std::vector<std::future<void>> stopped;
   for (auto& l : st.listeners)
-    l->stop();
+    stopped.push_back(l->stop(mode));
+  for (auto& done : stopped)
+    done.wait();
   for (auto& thread : st.threads)
     thread->begin_shutdown();
   for (auto& thread : st.threads)

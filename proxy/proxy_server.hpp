@@ -60,13 +60,24 @@ public:
   /// them (timeouts, retries, body limit); listen and threads stay.
   void reconfigure(const proxy_settings& settings);
 
+  /// What becomes of the listening sockets at shutdown().
+  enum class listen_sockets {
+    /// Closed for good: the connections the kernel queued on them are
+    /// accepted and served first, so that the close resets none.
+    close,
+    /// A successor holds them too (see listen_fds()) and accepts what is
+    /// queued: the server only lets go of them.
+    handed_over,
+  };
+
   /// Stops gracefully and blocks until done: stops accepting (new
   /// connections are refused), closes idle keep-alive clients, lets requests
   /// in flight finish with `Connection: close` for up to
   /// settings.shutdown_timeout, then closes what is left and joins the io
-  /// threads. Sessions, port sources and pooled backend connections die on
-  /// their own threads. Idempotent.
-  void shutdown();
+  /// threads. A connection accepted but still silent gets a second for its
+  /// first request. Sessions, port sources and pooled backend connections
+  /// die on their own threads. Idempotent.
+  void shutdown(listen_sockets sockets = listen_sockets::close);
 
   /// The bound port (settings.listen.port, or the one the OS picked for 0);
   /// valid after start().

@@ -764,7 +764,9 @@ TEST_F(proxy_test, a_successor_takes_the_sockets_over_grows_the_group_and_serves
   successor.start(handed);
   EXPECT_EQ(successor.port(), port());
   EXPECT_EQ(successor.listen_fds().size(), 3u);
-  server->shutdown();
+  // Closed for good, the sockets would drop every new connection: they
+  // are the successor's now.
+  server->shutdown(proxy_server::listen_sockets::handed_over);
   EXPECT_EQ(get_concurrently(port(), 10, 3), 30u);
   EXPECT_EQ(successor.stats().connections_accepted, 10u);
   successor.shutdown();
@@ -776,9 +778,14 @@ TEST_F(proxy_test, shutdown_lets_an_in_flight_request_finish_and_refuses_new_one
   balancer.set_ports({slow.port()});
   start();
   auto proxy_port = port();
+  test_backend fast;
   test_client busy{proxy_port};
+  // Idle between two requests: it has had one answer (a fresh connection
+  // is not idle; see the next test).
+  balancer.set_ports({fast.port()});
   test_client idle{proxy_port};
-  ASSERT_TRUE(idle.connected());
+  ASSERT_EQ(idle.send(get()).status, 200u);
+  balancer.set_ports({slow.port()});
   std::optional<client_response> answer;
   std::thread request([&] { answer = busy.send(get(), 10s); });
   ASSERT_TRUE(slow.wait_for_requests(1));
@@ -798,6 +805,65 @@ TEST_F(proxy_test, shutdown_lets_an_in_flight_request_finish_and_refuses_new_one
   EXPECT_EQ(answer->status, 200u);
   EXPECT_FALSE(answer->keep_alive);
   EXPECT_TRUE(busy.closed_by_peer());
+}
+
+// A client that has just connected has nothing to send its request again
+// on: its connection is not idle, and its request, sent as the stop began,
+// is served.
+TEST_F(proxy_test, shutdown_serves_the_first_request_of_a_connection_accepted_before_it) {
+  test_backend a;
+  balancer.set_ports({a.port()});
+  auto settings = test_settings();
+  settings.threads = 1;
+  start(settings);
+  test_client idle{port()};
+  ASSERT_EQ(idle.send(get()).status, 200u);
+  test_client fresh{port()};
+  ASSERT_TRUE(fresh.connected());
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (server->stats().connections_accepted < 2 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
+  ASSERT_EQ(server->stats().connections_accepted, 2u);
+  std::thread stopper([&] { server->shutdown(); });
+  // The io thread has begun its shutdown (both sessions live on it).
+  EXPECT_TRUE(idle.closed_by_peer());
+  auto answer = fresh.send(get());
+  stopper.join();
+  ASSERT_TRUE(answer.ok) << answer.error;
+  EXPECT_EQ(answer.status, 200u);
+  EXPECT_FALSE(answer.keep_alive);
+  EXPECT_EQ(a.requests(), 2u);
+}
+
+// Closing a listening socket resets the connections still in its queue,
+// though their clients saw them established and sent their requests. The
+// stop takes them in and serves them first.
+TEST_F(proxy_test, shutdown_serves_connections_still_queued_on_the_listening_socket) {
+  test_backend a;
+  balancer.set_ports({a.port()});
+  auto settings = test_settings();
+  settings.threads = 1;
+  settings.max_connections = 1;
+  start(settings);
+  test_client holder{port()};
+  ASSERT_EQ(holder.send(get()).status, 200u);
+  // At the bound the listener accepts nothing: the kernel queues these.
+  std::vector<std::unique_ptr<test_client>> queued;
+  for (int i = 0; i < 3; ++i) {
+    queued.push_back(std::make_unique<test_client>(port()));
+    ASSERT_TRUE(queued.back()->connected());
+    ASSERT_TRUE(queued.back()->write_raw("GET /q HTTP/1.1\r\nHost: x\r\n\r\n"));
+  }
+  EXPECT_EQ(server->stats().connections_accepted, 1u);
+  server->shutdown();
+  for (auto& client : queued) {
+    auto answer = client->read_response();
+    ASSERT_TRUE(answer.ok) << answer.error;
+    EXPECT_EQ(answer.status, 200u);
+    EXPECT_FALSE(answer.keep_alive);
+  }
+  EXPECT_EQ(server->stats().connections_accepted, 4u);
+  EXPECT_EQ(a.requests(), 4u);
 }
 
 TEST_F(proxy_test, shutdown_timeout_closes_requests_that_do_not_finish) {
