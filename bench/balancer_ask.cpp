@@ -10,10 +10,12 @@
 #include <caf/all.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -46,8 +48,11 @@ private:
   std::vector<uint16_t> ports_;
 };
 
-balancer_listener_actor::behavior_type quiet_listener() {
-  return {[](atom::suspect, uint16_t) {}, [](atom::traffic) {}};
+/// Hears what the balancer tells its owner, and only counts it: `heard` is a
+/// spawn argument because CAF 0.17.6 binds a reference to a null tuple when
+/// an actor is spawned with none.
+balancer_listener_actor::behavior_type quiet_listener(std::shared_ptr<std::atomic<int>> heard) {
+  return {[=](atom::suspect, uint16_t) { ++*heard; }, [=](atom::traffic) { ++*heard; }};
 }
 
 } // namespace
@@ -58,7 +63,7 @@ int main(int argc, char** argv) {
   cfg.set("scheduler.policy", caf::atom("sharing"));
   cfg.set("scheduler.max-threads", 2);
   caf::actor_system sys{cfg};
-  auto listener = sys.spawn(quiet_listener);
+  auto listener = sys.spawn(quiet_listener, std::make_shared<std::atomic<int>>(0));
   auto bal = sys.spawn(balancer, listener, balancer_settings{}, nullptr);
   for (uint16_t port : {8000, 8001, 8002})
     caf::anon_send(bal, atom::up_v, port);
