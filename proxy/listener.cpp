@@ -11,11 +11,11 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <cstring>
-#include <linux/filter.h>
 #include <chrono>
+#include <cstring>
 #include <stdexcept>
 #include <utility>
+#include <linux/filter.h>
 #include <sys/socket.h>
 
 namespace corral::proxy {
