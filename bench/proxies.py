@@ -16,6 +16,9 @@ One run:
   * a failover probe per proxy (1 thread, production-like health settings):
     steady load, SIGKILL one backend, restart it 1 s later; failed requests
     and the time from the restart until the backend gets proxied traffic.
+    Every proxy probes a down backend every 50 ms: the restarts of the rounds
+    are spread evenly over one such period (the same moments for every
+    proxy), so that no proxy's probe phase lines up with the restart.
 
 Reported: medians over rounds of req/s, p50/p99 (wrk's), errors, CPU time of
 the whole proxy (every process: utime+stime from /proc) per request, the
@@ -41,6 +44,10 @@ BACKENDS = [32001, 32002, 32003]
 PROXY_PORT = 32010
 ADMIN_PORT = 32011
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+# How often corral (start_interval) and HAProxy (downinter) probe a down
+# backend in the failover probe.
+PROBE_PERIOD = 0.05
+PROBE_MS = int(PROBE_PERIOD * 1000)
 BODY_2K = "x" * 2047 + "\n"
 
 SCENARIOS = [
@@ -240,7 +247,7 @@ http {{
 """
         # HAProxy: active checks as a production config has them.
         srv = "\n".join(
-            f"  server b{p} 127.0.0.1:{p} check inter 1s fastinter 50ms downinter 50ms fall 1 rise 1"
+            f"  server b{p} 127.0.0.1:{p} check inter 1s fastinter {PROBE_MS}ms downinter {PROBE_MS}ms fall 1 rise 1"
             for p in servers)
         return f"""
 global
@@ -360,9 +367,9 @@ def measure(target_pids, scenario, seconds, work, port):
     return result
 
 
-def failover(proxy, backends, work, seconds=6.0):
+def failover(proxy, backends, work, seconds=6.0, down_for=1.0):
     """Steady wrk load through `proxy`; kill backend 2 at t=1.5 s, restart it
-    at t=2.5 s. Returns (failed requests, seconds from the restart until the
+    `down_for` s later. Returns (failed requests, seconds from the restart until the
     backend gets proxied traffic again, requests)."""
     victim = BACKENDS[1]
     fo_log = os.path.join(work, f"fo-{victim}.log")
@@ -375,7 +382,7 @@ def failover(proxy, backends, work, seconds=6.0):
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         time.sleep(1.5)
         backends.kill(victim)
-        time.sleep(1.0)
+        time.sleep(down_for)
         # nginx reopens its access log at start: it only holds lines from now.
         restarted = time.time()
         backends.start(victim)
@@ -408,7 +415,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=8)
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--no-failover", action="store_true")
-    ap.add_argument("--failover-rounds", type=int, default=3)
+    ap.add_argument("--failover-rounds", type=int, default=6)
     ap.add_argument("--corral", required=True)
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "..", "docs",
                                                   "bench-proxies-latest.md"))
@@ -456,9 +463,11 @@ def main():
         fo = {}
         if not opts.no_failover:
             for rnd in range(opts.failover_rounds):
+                # 1 s plus a point spread over one 50 ms probe period.
+                down_for = 1.0 + PROBE_PERIOD * (rnd + 0.5) / opts.failover_rounds
                 for kind in ("corral", "nginx", "haproxy"):
                     proxy = Proxy(kind, 1, work, opts.corral)
-                    errors, back, reqs = failover(proxy, backends, work)
+                    errors, back, reqs = failover(proxy, backends, work, down_for=down_for)
                     fo.setdefault(kind, []).append((errors, back, reqs))
                     log(f"failover round {rnd + 1} {kind}: {errors} failed of {reqs}, "
                         f"back after {fmt(back, '.3f')} s")
@@ -527,7 +536,7 @@ def write_report(opts, results, fo, threads, scenarios, work):
         lines.append("")
     if fo:
         lines.append("#### Failover (1 thread each, steady load wrk -t1 -c8 6 s; SIGKILL of one backend, "
-                     "restarted 1 s later)")
+                     f"restarted 1 s later plus 0-50 ms spread over {len(next(iter(fo.values())))} rounds)")
         lines.append("")
         lines.append("| proxy | failed requests (per round) | back in rotation after restart, s (per round) | "
                      "median s |")
