@@ -187,8 +187,12 @@ void listener::drain_queue() {
   for (;;) {
     auto* thread = next_thread();
     upstream_pool::socket_type socket(thread->context());
-    if (acceptor_.accept(socket, ec))
-      break; // would_block: empty
+    if (acceptor_.accept(socket, ec)) {
+      // A client that gave up while queued: the rest may still be there.
+      if (ec == net::error::connection_aborted)
+        continue;
+      break; // would_block: empty (or out of descriptors: nothing to do)
+    }
     gate_.enter();
     ++taken;
     net::post(thread->context(), [thread, socket = std::move(socket)]() mutable {
