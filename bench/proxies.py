@@ -536,7 +536,7 @@ def write_report(opts, results, fo, threads, scenarios, work):
         lines.append("")
     if fo:
         lines.append("#### Failover (1 thread each, steady load wrk -t1 -c8 6 s; SIGKILL of one backend, "
-                     f"restarted 1 s later plus 0-50 ms spread over {len(next(iter(fo.values())))} rounds)")
+                     f"restarted 1 s later plus 0-{PROBE_MS} ms spread over {opts.failover_rounds} rounds)")
         lines.append("")
         lines.append("| proxy | failed requests (per round) | back in rotation after restart, s (per round) | "
                      "median s |")
