@@ -21,7 +21,10 @@ One run:
     proxy), so that no proxy's probe phase lines up with the restart.
 
 Reported: medians over rounds of req/s, p50/p99 (wrk's), errors, CPU time of
-the whole proxy (every process: utime+stime from /proc) per request, the
+the whole proxy (every process: utime+stime from /proc) per request and its
+split into user and kernel time, the proxy's context switches per request
+(every thread, from /proc), the machine's TCP segments per request (on
+loopback: the whole path, wrk to proxy to backend and back), the
 per-backend shares (from the backends' stub_status), ratios to direct and to
 the better peer. CPU and ratios within one run hold better than absolute
 req/s on a shared machine.
@@ -99,15 +102,44 @@ def backend_count(port):
 
 
 def proc_cpu_ticks(pids):
-    total = 0
+    """(user, kernel) clock ticks of the processes, all their threads."""
+    user = kernel = 0
     for pid in pids:
         try:
             with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
+            user += int(fields[11])
+            kernel += int(fields[12])
         except OSError:
             pass
+    return user, kernel
+
+
+def proc_context_switches(pids):
+    """Voluntary and involuntary context switches of every thread of the processes."""
+    total = 0
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/status") as f:
+                    for line in f:
+                        if line.startswith(("voluntary_ctxt_switches:", "nonvoluntary_ctxt_switches:")):
+                            total += int(line.split()[1])
+            except (OSError, ValueError, IndexError):
+                pass
     return total
+
+
+def tcp_out_segments():
+    """TCP segments the whole machine has sent (/proc/net/snmp): on loopback,
+    every segment of the path wrk -> proxy -> backend and back."""
+    with open("/proc/net/snmp") as f:
+        rows = [line.split() for line in f if line.startswith("Tcp:")]
+    return int(rows[1][rows[0].index("OutSegs")])
 
 
 def process_tree(pid):
@@ -356,14 +388,25 @@ def measure(target_pids, scenario, seconds, work, port):
     name, path, extras, conns = scenario
     counts_before = {p: backend_count(p) or 0 for p in BACKENDS}
     cpu_before = proc_cpu_ticks(target_pids)
+    switches_before = proc_context_switches(target_pids)
+    segments_before = tcp_out_segments()
     result, raw = run_wrk(f"http://127.0.0.1:{port}{path}", extras, conns, seconds, work)
+    segments_after = tcp_out_segments()
+    switches_after = proc_context_switches(target_pids)
     cpu_after = proc_cpu_ticks(target_pids)
     counts_after = {p: backend_count(p) or 0 for p in BACKENDS}
     delta = {p: counts_after[p] - counts_before[p] for p in BACKENDS}
     total = sum(delta.values())
     result["shares"] = {p: (100.0 * delta[p] / total if total else 0.0) for p in BACKENDS}
     done = max(result["requests"], 1)
-    result["cpu_us"] = (cpu_after - cpu_before) * 1e6 / CLK_TCK / done
+    per_request = 1e6 / CLK_TCK / done
+    result["user_us"] = (cpu_after[0] - cpu_before[0]) * per_request
+    result["kernel_us"] = (cpu_after[1] - cpu_before[1]) * per_request
+    result["cpu_us"] = result["user_us"] + result["kernel_us"]
+    result["switches"] = (switches_after - switches_before) / done
+    # wrk's requests still in flight at its end count too; 64 of a few
+    # hundred thousand do not show.
+    result["segments"] = (segments_after - segments_before) / done
     return result
 
 
@@ -526,6 +569,20 @@ def write_report(opts, results, fo, threads, scenarios, work):
                     f"{fmt(med(label, name, 'p50'), '.2f')} | {fmt(med(label, name, 'p99'), '.2f')} | "
                     f"{int(sum(r['errors'] for r in runs))} | {fmt(cpu_us, '.1f')} | "
                     f"{fmt(cpu_us / best_cpu if cpu_us and best_cpu < 1e9 else None, '.2f')} | {shares} |")
+        lines.append("")
+        # Where the CPU goes: the same runs' medians, split.
+        lines.append("| proxy | user µs/req | kernel µs/req | kernel share | context switches/req | "
+                     "TCP segments/req (machine) |")
+        lines.append("|---|---:|---:|---:|---:|---:|")
+        for t in threads:
+            for kind in ("corral", "nginx", "haproxy"):
+                label = Proxy(kind, t, work, "").label
+                user, kernel = med(label, name, "user_us"), med(label, name, "kernel_us")
+                share = kernel / (user + kernel) if user is not None and kernel and user + kernel else None
+                lines.append(f"| {label} | {fmt(user, '.1f')} | {fmt(kernel, '.1f')} | "
+                             f"{fmt(share * 100 if share is not None else None, '.0f')}% | "
+                             f"{fmt(med(label, name, 'switches'), '.2f')} | "
+                             f"{fmt(med(label, name, 'segments'), '.2f')} |")
         lines.append("")
         # Round robin exactness: the largest deviation from 1/3 over all runs.
         for t in threads:
