@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <array>
+#include <limits>
 #include <utility>
 
 namespace corral::proxy {
@@ -23,6 +24,18 @@ namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using error_code = boost::system::error_code;
+
+namespace {
+
+/// Asio's own completion conditions (transfer_all and friends) hand the
+/// socket at most 64 KiB per system call. A request of a 64 KiB body and its
+/// head then went out in two sendmsg calls, and so in one more TCP segment
+/// than it needs. This one offers the kernel everything that is left.
+std::size_t whole_write(const error_code& ec, std::size_t) {
+  return ec ? 0 : std::numeric_limits<std::size_t>::max();
+}
+
+} // namespace
 
 upstream_exchange::upstream_exchange(io_thread& thread, exchange_owner& owner)
   : thread_(thread), owner_(owner), backend_(thread.context().get_executor()) {
@@ -114,9 +127,10 @@ void upstream_exchange::write_request() {
   // Head and body in one gather write: one system call for most requests.
   std::array<net::const_buffer, 2> request{net::buffer(head_.data(), head_.size()),
                                            net::buffer(body_.data(), body_.size())};
-  net::async_write(backend_, request, [this, life = owner_.hold()](error_code ec, std::size_t) {
-    on_write_request(ec);
-  });
+  net::async_write(backend_, request, whole_write,
+                   [this, life = owner_.hold()](error_code ec, std::size_t) {
+                     on_write_request(ec);
+                   });
 }
 
 void upstream_exchange::on_write_request(error_code ec) {
