@@ -8,6 +8,7 @@
 #include "proxy/http_rules.hpp"
 #include "proxy/io_thread.hpp"
 #include "proxy/upstream_exchange.hpp"
+#include "proxy/whole_write.hpp"
 
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
@@ -590,9 +591,10 @@ void client_session::on_body_piece(error_code ec, std::string_view piece, bool l
   head_sent_ = true;
   last_piece_ = last;
   deadline_.set(thread_.settings().client_timeout);
-  net::async_write(client_, out, [self = shared_from_this()](error_code e, std::size_t) {
-    self->on_write_piece(e);
-  });
+  net::async_write(client_, out, whole_write,
+                   [self = shared_from_this()](error_code e, std::size_t) {
+                     self->on_write_piece(e);
+                   });
 }
 
 void client_session::on_write_piece(error_code ec) {

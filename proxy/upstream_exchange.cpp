@@ -5,6 +5,7 @@
 #include "log/log.hpp"
 #include "proxy/exchange_buffers.hpp"
 #include "proxy/io_thread.hpp"
+#include "proxy/whole_write.hpp"
 #include "runtime/local_failure.hpp"
 
 #include <boost/asio/write.hpp>
@@ -14,7 +15,6 @@
 
 #include <algorithm>
 #include <array>
-#include <limits>
 #include <utility>
 
 namespace corral::proxy {
@@ -24,18 +24,6 @@ namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using error_code = boost::system::error_code;
-
-namespace {
-
-/// Asio's own completion conditions (transfer_all and friends) hand the
-/// socket at most 64 KiB per system call. A request of a 64 KiB body and its
-/// head then went out in two sendmsg calls, and so in one more TCP segment
-/// than it needs. This one offers the kernel everything that is left.
-std::size_t whole_write(const error_code& ec, std::size_t) {
-  return ec ? 0 : std::numeric_limits<std::size_t>::max();
-}
-
-} // namespace
 
 upstream_exchange::upstream_exchange(io_thread& thread, exchange_owner& owner)
   : thread_(thread), owner_(owner), backend_(thread.context().get_executor()) {
@@ -277,8 +265,8 @@ void upstream_exchange::read_counted() {
   // end: what follows would not be ours to relay.
   deadline_.set(thread_.settings().backend_timeout);
   auto want = static_cast<std::size_t>(
-    std::min<uint64_t>(buffers_->relay.size(), remaining_));
-  backend_.async_read_some(net::buffer(buffers_->relay.data(), want),
+    std::min<uint64_t>(exchange_buffers::relay_size, remaining_));
+  backend_.async_read_some(net::buffer(buffers_->relay(), want),
                            [this, life = owner_.hold()](error_code ec, std::size_t bytes) {
                              on_read_counted(ec, bytes);
                            });
@@ -296,13 +284,13 @@ void upstream_exchange::on_read_counted(error_code ec, std::size_t bytes) {
   bool last = remaining_ == 0;
   if (last)
     complete();
-  owner_.on_body_piece({}, {buffers_->relay.data(), bytes}, last);
+  owner_.on_body_piece({}, {buffers_->relay(), bytes}, last);
 }
 
 void upstream_exchange::read_parsed() {
   auto& body = answer_->get().body();
-  body.data = buffers_->relay.data();
-  body.size = buffers_->relay.size();
+  body.data = buffers_->relay();
+  body.size = exchange_buffers::relay_size;
   deadline_.set(thread_.settings().backend_timeout);
   http::async_read_some(backend_, buffers_->backend, *answer_,
                         [this, life = owner_.hold()](error_code ec, std::size_t) {
@@ -319,14 +307,14 @@ void upstream_exchange::on_read_parsed(error_code ec) {
   if (ec)
     return fail_body(ec);
   auto& body = answer_->get().body();
-  auto bytes = buffers_->relay.size() - body.size;
+  auto bytes = exchange_buffers::relay_size - body.size;
   bool last = answer_->is_done();
   // Only chunk framing arrived: nothing to hand out yet.
   if (bytes == 0 && !last)
     return read_parsed();
   if (last)
     complete();
-  owner_.on_body_piece({}, {buffers_->relay.data(), bytes}, last);
+  owner_.on_body_piece({}, {buffers_->relay(), bytes}, last);
 }
 
 void upstream_exchange::fail_body(error_code ec) {
