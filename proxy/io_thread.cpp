@@ -17,8 +17,6 @@ namespace {
 
 /// How often idle backend connections are checked for a backend's close.
 constexpr auto sweep_interval = std::chrono::seconds(5);
-/// Spare exchange buffers an io thread keeps for later requests.
-constexpr std::size_t max_spare_buffers = 1024;
 
 } // namespace
 
@@ -80,17 +78,11 @@ void io_thread::remove(tracked_session& session) {
 }
 
 std::unique_ptr<exchange_buffers> io_thread::borrow_buffers() {
-  if (spare_buffers_.empty())
-    return std::make_unique<exchange_buffers>();
-  auto buffers = std::move(spare_buffers_.back());
-  spare_buffers_.pop_back();
-  buffers->backend.clear();
-  return buffers;
+  return spare_buffers_.borrow();
 }
 
 void io_thread::give_back(std::unique_ptr<exchange_buffers> buffers) {
-  if (buffers && spare_buffers_.size() < max_spare_buffers)
-    spare_buffers_.push_back(std::move(buffers));
+  spare_buffers_.give_back(std::move(buffers));
 }
 
 void io_thread::arm_tick() {

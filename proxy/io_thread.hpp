@@ -1,6 +1,7 @@
 // One io thread of the front end: its io_context and everything it owns.
 #pragma once
 
+#include "proxy/exchange_buffers.hpp"
 #include "proxy/limits.hpp"
 #include "proxy/port_source.hpp"
 #include "proxy/settings.hpp"
@@ -45,7 +46,6 @@ protected:
   ~tracked_session() = default;
 };
 
-struct exchange_buffers;
 
 /// One io thread: a single-threaded io_context with its own port source,
 /// backend connection pool, counters and sessions. Every handler of a
@@ -184,7 +184,7 @@ private:
   body_budget* budget_ = nullptr;
   std::unique_ptr<port_source> ports_;
   /// Spare exchange buffers (borrow_buffers).
-  std::vector<std::unique_ptr<exchange_buffers>> spare_buffers_;
+  exchange_buffer_pool spare_buffers_;
   // Hint 1: a single thread runs it, so Asio may skip some locking.
   boost::asio::io_context ioc_{1};
   std::optional<boost::asio::executor_work_guard<
