@@ -46,7 +46,6 @@ protected:
   ~tracked_session() = default;
 };
 
-
 /// One io thread: a single-threaded io_context with its own port source,
 /// backend connection pool, counters and sessions. Every handler of a
 /// session runs on this one thread, which is why sessions need no strand
