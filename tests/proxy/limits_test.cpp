@@ -135,9 +135,7 @@ TEST_F(limits_test, bodies_past_max_buffered_get_503_at_once) {
   // One upload of 1000 bytes holds its budget while its body trickles in.
   raw_socket slow{port()};
   ASSERT_TRUE(slow.send("POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc"));
-  auto deadline = std::chrono::steady_clock::now() + 3s;
-  while (server->stats().buffered_bytes < 1000 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::yield();
+  eventually([&] { return server->stats().buffered_bytes >= 1000; }, 3s);
   ASSERT_EQ(server->stats().buffered_bytes, 1000u);
   test_client other{port()};
   client_request big;

@@ -474,6 +474,16 @@ bool connection_refused(uint16_t port) {
   return result == net::error::connection_refused;
 }
 
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds within) {
+  auto deadline = std::chrono::steady_clock::now() + within;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
 struct refusing_port::impl {
   net::io_context ioc;
   tcp::socket socket{ioc};

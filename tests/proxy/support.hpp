@@ -178,6 +178,11 @@ size_t get_concurrently(uint16_t port, size_t clients, size_t requests);
 /// True when a connection attempt to 127.0.0.1:<port> is refused.
 bool connection_refused(uint16_t port);
 
+/// Polls `done` until it holds or `within` has passed; true when it held.
+/// For state that another thread changes (the proxy's counters, its
+/// listening socket), never in place of a test's own synchronisation.
+bool eventually(const std::function<bool()>& done, std::chrono::milliseconds within = 5s);
+
 /// A port on 127.0.0.1 that refuses connections for as long as this object
 /// lives: bound, so nobody else can take it, but not listening. (A port
 /// merely released again may be taken by another process on a busy machine
