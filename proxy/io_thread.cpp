@@ -73,7 +73,7 @@ void io_thread::remove(tracked_session& session) {
   counters_.connections_closed.add();
   if (gate_ != nullptr)
     gate_->leave();
-  if (shutting_down_ && sessions_.empty())
+  if (shutdown_begun_ && sessions_.empty())
     finish_shutdown();
 }
 
@@ -131,7 +131,7 @@ void io_thread::run() {
 void io_thread::schedule_sweep() {
   sweep_timer_.expires_after(sweep_interval);
   sweep_timer_.async_wait([this](boost::system::error_code ec) {
-    if (ec || shutting_down_)
+    if (ec || shutdown_begun_)
       return;
     pool_.sweep();
     schedule_sweep();
@@ -139,7 +139,7 @@ void io_thread::schedule_sweep() {
 }
 
 void io_thread::on_begin_shutdown() {
-  if (std::exchange(shutting_down_, true))
+  if (std::exchange(shutdown_begun_, true))
     return;
   announce_shutdown();
   sweep_timer_.cancel();

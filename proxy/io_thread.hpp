@@ -175,7 +175,8 @@ private:
   const unsigned index_;
   thread_counters counters_;
   session_list sessions_;
-  bool shutting_down_ = false;
+  /// on_begin_shutdown() ran: the thread ends with its last session.
+  bool shutdown_begun_ = false;
   /// Set by announce_shutdown() (any thread), read by the sessions.
   std::atomic<bool> stopping_{false};
   bool finished_ = false;
